@@ -1,0 +1,150 @@
+"""The ``siyu`` command."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from pathlib import Path
+
+import typer
+
+app = typer.Typer(help="siyu (私域) — private-domain operations on WeCom.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+
+def _settings():
+    from siyu.kit.settings import get_settings
+
+    return get_settings()
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = typer.Argument("head")) -> None:
+    """Apply migrations up to REVISION (default: head)."""
+    from siyu.kit.migrate import upgrade
+
+    upgrade(_settings().database_url, revision)
+    typer.echo(f"database at {revision}")
+
+
+@db_app.command("revision")
+def db_revision(message: str = typer.Option(..., "-m")) -> None:
+    """Autogenerate a migration from the models (developers)."""
+    from siyu.kit.migrate import revision
+
+    revision(_settings().database_url, message)
+
+
+def _serve(*, embedded_worker: bool, mount_emulator: bool, host: str | None, port: int | None,
+           app_factory=None) -> None:
+    import uvicorn
+
+    from siyu.app import create_app
+    from siyu.kit.db import init_database
+
+    settings = _settings()
+    database = init_database(settings.database_url)
+    application = (app_factory or create_app)(settings, database, embedded_worker=embedded_worker,
+                                              mount_emulator=mount_emulator)
+    uvicorn.run(application, host=host or settings.host, port=port or settings.port,
+                log_level=settings.log_level.lower(), proxy_headers=True)
+
+
+@app.command()
+def serve(host: str = typer.Option(None), port: int = typer.Option(None),
+          with_worker: bool = typer.Option(False, help="Also run the job loop in this process.")) -> None:
+    """Serve the console, REST API, ingest and WeCom callbacks."""
+    _serve(embedded_worker=with_worker, mount_emulator=False, host=host, port=port)
+
+
+@app.command()
+def worker(concurrency: int = typer.Option(1, help="Worker threads in this process.")) -> None:
+    """Run the durable job loop until SIGINT/SIGTERM. Run as many processes as you like."""
+    from siyu.kit.clock import get_clock
+    from siyu.kit.db import init_database
+    from siyu.kit.jobs import Worker, default_worker_id, load_handler_modules
+    from siyu.kit.logging import configure_logging
+
+    settings = _settings()
+    configure_logging(settings.log_level)
+    database = init_database(settings.database_url)
+    load_handler_modules(settings.job_modules)
+    stop = threading.Event()
+    workers = [
+        Worker(database, clock=get_clock(), worker_id=f"{default_worker_id()}:{index}",
+               lease_seconds=settings.job_lease_seconds, batch_size=settings.job_batch_size,
+               idle_seconds=settings.worker_idle_seconds, stop=stop)
+        for index in range(concurrency)
+    ]
+
+    def shutdown(*_):
+        stop.set()
+
+    signal.signal(signal.SIGINT, shutdown)
+    signal.signal(signal.SIGTERM, shutdown)
+    threads = [threading.Thread(target=w.run, name=f"worker-{i}") for i, w in enumerate(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
+@app.command()
+def createuser(username: str, password: str = typer.Option(..., prompt=True, hide_input=True),
+               corp: str = typer.Option(..., help="Corp slug"),
+               role: str = typer.Option("admin"), display_name: str = typer.Option(None),
+               create_corp: bool = typer.Option(False, help="Create the corp if it does not exist")) -> None:
+    """Create a console user (and optionally its corp)."""
+    from siyu.kit.db import init_database
+    from siyu.org.bootstrap import create_user_cli
+
+    database = init_database(_settings().database_url)
+    with database.session() as session:
+        message = create_user_cli(session, corp_slug=corp, username=username, password=password, role=role,
+                                  display_name=display_name, create_corp=create_corp)
+    typer.echo(message)
+
+
+@app.command()
+def seed(scale: str = typer.Option("demo", help="demo (20 k customers) or bench (1 M customers)"),
+         corp: str = typer.Option(None, help="Corp slug (default: the demo brand)"),
+         seed_value: int = typer.Option(20260101, "--seed", help="Random seed")) -> None:
+    """Generate a fictional fruit-retail brand. Idempotent: an existing brand is left as it is."""
+    from siyu.kit.db import init_database
+    from siyu.kit.migrate import upgrade
+    from siyu.seed.generator import run_seed
+
+    settings = _settings()
+    upgrade(settings.database_url)
+    database = init_database(settings.database_url)
+    run_seed(database, scale=scale, corp_slug=corp, seed=seed_value, echo=typer.echo)
+
+
+@app.command()
+def demo(host: str = typer.Option(None), port: int = typer.Option(None)) -> None:
+    """Migrate, seed the demo brand and serve everything (console, API, worker, WeCom emulator)."""
+    from siyu.kit.db import init_database
+    from siyu.kit.logging import configure_logging
+    from siyu.kit.migrate import upgrade
+    from siyu.seed.generator import DEMO_ADMIN_PASSWORD, DEMO_ADMIN_USERNAME, run_seed
+
+    settings = _settings()
+    configure_logging(settings.log_level)
+    Path(settings.var_dir).mkdir(parents=True, exist_ok=True)
+    upgrade(settings.database_url)
+    database = init_database(settings.database_url)
+    run_seed(database, scale="demo", corp_slug=None, seed=20260101, echo=typer.echo)
+    url = f"http://{host or settings.host}:{port or settings.port}"
+    typer.echo("")
+    typer.echo(f"siyu is starting on {url}")
+    typer.echo(f"  console login: {DEMO_ADMIN_USERNAME} / {DEMO_ADMIN_PASSWORD}")
+    typer.echo(f"  REST API docs: {url}/api/docs")
+    typer.echo(f"  WeCom emulator: {url}/wecom-emulator/cgi-bin/")
+    from siyu.demo import create_demo_app
+
+    _serve(embedded_worker=True, mount_emulator=True, host=host, port=port, app_factory=create_demo_app)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,37 @@
+"""REST: customers (read side; the CDP issue adds identities, merge and import)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Query
+
+from siyu.auth.dependencies import CurrentPrincipal, DbSession, require
+from siyu.customer import repository, schemas
+from siyu.kit.errors import NotFound
+from siyu.kit.pagination import Page, paginate
+from siyu.models.customer import Customer
+
+router = APIRouter(tags=["customers"])
+
+
+@router.get("/customers", response_model=Page[schemas.Customer], dependencies=[require("customers.read")])
+def list_customers(session: DbSession, principal: CurrentPrincipal, q: str | None = None,
+                   limit: int = Query(50), cursor: str | None = None):
+    rows, next_cursor = paginate(session, repository.customers_query(principal, search=q), Customer.id,
+                                 limit=limit, cursor=cursor)
+    return Page(items=[schemas.Customer.model_validate(r) for r in rows], next_cursor=next_cursor)
+
+
+@router.get("/customers/{customer_id}", response_model=schemas.Customer, dependencies=[require("customers.read")])
+def get_customer(customer_id: int, session: DbSession, principal: CurrentPrincipal):
+    customer = repository.get_customer(session, principal, customer_id)
+    if customer is None:
+        raise NotFound("error.customer_not_found")
+    return customer
+
+
+@router.get("/customers/{customer_id}/orders", response_model=list[schemas.Order],
+            dependencies=[require("orders.read")])
+def customer_orders(customer_id: int, session: DbSession, principal: CurrentPrincipal):
+    if repository.get_customer(session, principal, customer_id) is None:
+        raise NotFound("error.customer_not_found")
+    return repository.orders_of_customer(session, principal, customer_id)

@@ -1,0 +1,44 @@
+"""Cursor pagination: newest first, keyed by id, so pages stay stable while rows are added."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel
+from sqlalchemy import Select
+from sqlalchemy.orm import Session
+
+from siyu.kit.errors import InvalidInput
+
+T = TypeVar("T")
+MAX_LIMIT = 500
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    next_cursor: str | None = None
+
+
+def encode_cursor(last_id: int) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"id": last_id}).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> int:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        return int(json.loads(base64.urlsafe_b64decode(padded))["id"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise InvalidInput("error.invalid_cursor", field="cursor") from exc
+
+
+def paginate(session: Session, statement: Select[Any], id_column: Any, *, limit: int, cursor: str | None):
+    """Run ``statement`` (already scoped) one page at a time. Returns (rows, next_cursor)."""
+    if limit < 1 or limit > MAX_LIMIT:
+        raise InvalidInput("error.invalid_limit", field="limit", maximum=MAX_LIMIT)
+    if cursor:
+        statement = statement.where(id_column < decode_cursor(cursor))
+    rows = list(session.scalars(statement.order_by(id_column.desc()).limit(limit + 1)))
+    next_cursor = encode_cursor(rows[limit - 1].id) if len(rows) > limit else None
+    return rows[:limit], next_cursor

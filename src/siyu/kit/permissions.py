@@ -1,0 +1,20 @@
+"""What each role may do. Permissions are verbs on areas (``org.write``, ``jobs.retry``)."""
+
+from __future__ import annotations
+
+from siyu.models.user import Role
+
+_READ_ALL = {"org.read", "customers.read", "jobs.read", "dashboard.read", "orders.read"}
+
+ROLE_PERMISSIONS: dict[Role, set[str]] = {
+    Role.admin: _READ_ALL | {"org.write", "users.write", "jobs.retry", "customers.write", "tokens.write",
+                             "wecom.admin", "settings.write"},
+    Role.hq_operator: _READ_ALL | {"customers.write", "tokens.write"},
+    Role.store_manager: _READ_ALL | {"customers.write", "tokens.write"},
+    Role.staff: {"customers.read", "dashboard.read", "orders.read", "tokens.write"},
+    Role.auditor: _READ_ALL,
+}
+
+
+def allowed(role: Role, permission: str) -> bool:
+    return permission in ROLE_PERMISSIONS.get(role, set())
