@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from functools import lru_cache
 
 from sqlalchemy.orm import Session
 
@@ -15,6 +16,12 @@ from siyu.models import (
 )
 
 PASSWORD = "correct-horse-42"
+
+
+@lru_cache
+def _password_hash(password: str) -> str:
+    """One real argon2 hash per password and test run: hashing is slow on purpose (~0.2 s)."""
+    return hash_password(password)
 
 
 @dataclass
@@ -91,7 +98,7 @@ def make_brand(session: Session, slug: str, name: str) -> BrandFixture:
         (Role.store_manager, stores[0].id, None), (Role.staff, None, staff_list[2].id),
     ):
         user = User(corp_id=corp.id, username=role.value, display_name=f"{name}{role.value}",
-                    password_hash=hash_password(PASSWORD), role=role, department_id=department_id,
+                    password_hash=_password_hash(PASSWORD), role=role, department_id=department_id,
                     staff_id=staff_id)
         session.add(user)
         session.flush()

@@ -8,6 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
 from siyu.auth.dependencies import request_language
@@ -33,12 +34,30 @@ def _install_error_handlers(app: FastAPI) -> None:
         language = request_language(request)
         if not _wants_json(request):
             if isinstance(exc, Unauthorized):
-                return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+                target = f"/login?next={request.url.path}"
+                if request.headers.get("hx-request"):
+                    # A redirect would be swapped into the fragment; ask htmx to navigate instead.
+                    return JSONResponse({}, status_code=200, headers={"HX-Redirect": target})
+                return RedirectResponse(target, status_code=303)
             from siyu.console.rendering import render
 
             return render(request, "error.html", {"error": exc.to_dict(language), "status": exc.status_code},
                           status_code=exc.status_code)
         return JSONResponse({"error": exc.to_dict(language)}, status_code=exc.status_code)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException):
+        # Unknown routes and wrong methods: the same error model as every other API error.
+        language = request_language(request)
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        if not _wants_json(request):
+            from siyu.console.rendering import render
+
+            error = {"code": code, "message": translate(f"error.{code}", language)}
+            return render(request, "error.html", {"error": error, "status": exc.status_code},
+                          status_code=exc.status_code)
+        body = {"error": {"code": code, "message": translate(f"error.{code}", language)}}
+        return JSONResponse(body, status_code=exc.status_code, headers=getattr(exc, "headers", None))
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError):

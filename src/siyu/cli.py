@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 from pathlib import Path
@@ -11,6 +12,35 @@ import typer
 app = typer.Typer(help="siyu (私域) — private-domain operations on WeCom.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+sync_app = typer.Typer(help="Sync data from providers.", no_args_is_help=True)
+app.add_typer(sync_app, name="sync")
+import_app = typer.Typer(help="Import data from files.", no_args_is_help=True)
+app.add_typer(import_app, name="import")
+
+
+@import_app.command("orders")
+def import_orders(file: Path = typer.Argument(..., help="CSV (UTF-8 or GBK) or XLSX order export"),
+                  platform: str = typer.Option(..., help="taobao (tmall), jd, youzan, douyin or pos"),
+                  corp: str = typer.Option(..., help="Corp slug"),
+                  shop: str = typer.Option("", help="Shop name (order numbers are unique per shop)"),
+                  mapping: str = typer.Option(None, help='Column overrides as JSON: {"target_field": "column"}')
+                  ) -> None:
+    """Import an order file with a platform preset; prints the report and where the rejects are."""
+    from siyu.order.command import run_import_command
+
+    raise typer.Exit(run_import_command(_settings(), path=file, platform=platform, corp_slug=corp, shop=shop,
+                                        mapping=mapping, echo=typer.echo))
+
+
+@sync_app.command("wecom")
+def sync_wecom(corp: str = typer.Option(..., help="Corp slug"),
+               full: bool = typer.Option(False, "--full", help="Full sync (default: incremental after the "
+                                                               "first full sync); resumes an unfinished run")
+               ) -> None:
+    """Sync departments, staff, customers, corp tags and group chats from the corp's WeCom."""
+    from siyu.integrations.wecom.sync_cli import run_sync_command
+
+    raise typer.Exit(run_sync_command(_settings(), corp_slug=corp, full=full, echo=typer.echo))
 
 
 def _settings():
@@ -37,13 +67,13 @@ def db_revision(message: str = typer.Option(..., "-m")) -> None:
 
 
 def _serve(*, embedded_worker: bool, mount_emulator: bool, host: str | None, port: int | None,
-           app_factory=None) -> None:
+           app_factory=None, settings=None) -> None:
     import uvicorn
 
     from siyu.app import create_app
     from siyu.kit.db import init_database
 
-    settings = _settings()
+    settings = settings or _settings()
     database = init_database(settings.database_url)
     application = (app_factory or create_app)(settings, database, embedded_worker=embedded_worker,
                                               mount_emulator=mount_emulator)
@@ -91,6 +121,40 @@ def worker(concurrency: int = typer.Option(1, help="Worker threads in this proce
 
 
 @app.command()
+def emulator(host: str = typer.Option("127.0.0.1"), port: int = typer.Option(8900),
+             corp_id: str = typer.Option(None, help="Create and seed this emulated corp (e.g. ww1234567890abcdef)"),
+             staff: int = typer.Option(20), customers: int = typer.Option(200),
+             callback_url: str = typer.Option("", help="Where the emulated corp POSTs its callbacks"),
+             population: float = typer.Option(0.0, help="Simulated actions per minute (0: off)")) -> None:
+    """Run the local WeCom emulator on its own (API base http://HOST:PORT/cgi-bin/)."""
+    import uvicorn
+
+    from siyu.emulator.wecom.app import close_emulator, create_emulator_app, get_emulator, get_simulator
+    from siyu.emulator.wecom.admin import corp_credentials
+    from siyu.emulator.wecom.population import PopulationSimulator
+    from siyu.emulator.wecom.seed import seed_corp
+
+    application = create_emulator_app()
+    if corp_id:
+        seed_corp(get_emulator(application), corp_id, staff=staff, customers=customers)
+        if callback_url:
+            get_simulator(application).configure(corp_id, callback_url=callback_url)
+        credentials = corp_credentials(get_emulator(application).corp(corp_id))
+        typer.echo(f"emulated corp {corp_id}: contact secret {credentials['contact_secret']}, "
+                   f"callback token {credentials['callback']['token']}, "
+                   f"EncodingAESKey {credentials['callback']['encoding_aes_key']}")
+        if population > 0:
+            simulation = PopulationSimulator(get_simulator(application), corp_id, events_per_minute=population)
+            application.state.populations[corp_id] = simulation
+            simulation.start()
+    typer.echo(f"WeCom emulator on http://{host}:{port}/cgi-bin/ (simulation API under /simulate/)")
+    try:
+        uvicorn.run(application, host=host, port=port, log_level="warning")
+    finally:
+        close_emulator(application)
+
+
+@app.command()
 def createuser(username: str, password: str = typer.Option(..., prompt=True, hide_input=True),
                corp: str = typer.Option(..., help="Corp slug"),
                role: str = typer.Option("admin"), display_name: str = typer.Option(None),
@@ -107,18 +171,25 @@ def createuser(username: str, password: str = typer.Option(..., prompt=True, hid
 
 
 @app.command()
-def seed(scale: str = typer.Option("demo", help="demo (20 k customers) or bench (1 M customers)"),
+def seed(scale: str = typer.Option("demo", help="tiny (200 customers), demo (20 k), bench (1 M; PostgreSQL)"),
          corp: str = typer.Option(None, help="Corp slug (default: the demo brand)"),
          seed_value: int = typer.Option(20260101, "--seed", help="Random seed")) -> None:
     """Generate a fictional fruit-retail brand. Idempotent: an existing brand is left as it is."""
     from siyu.kit.db import init_database
+    from siyu.kit.errors import SiyuError
     from siyu.kit.migrate import upgrade
-    from siyu.seed.generator import run_seed
+    from siyu.seed.generator import check_scale, run_seed
 
     settings = _settings()
-    upgrade(settings.database_url)
-    database = init_database(settings.database_url)
-    run_seed(database, scale=scale, corp_slug=corp, seed=seed_value, echo=typer.echo)
+    try:
+        # refuse a scale the database cannot take before migrating or writing anything
+        check_scale(scale, settings.database_url)
+        upgrade(settings.database_url)
+        database = init_database(settings.database_url)
+        run_seed(database, scale=scale, corp_slug=corp, seed=seed_value, echo=typer.echo)
+    except SiyuError as error:
+        typer.echo(error.message(settings.default_language), err=True)
+        raise typer.Exit(1) from None
 
 
 @app.command()
@@ -136,6 +207,9 @@ def demo(host: str = typer.Option(None), port: int = typer.Option(None)) -> None
     database = init_database(settings.database_url)
     run_seed(database, scale="demo", corp_slug=None, seed=20260101, echo=typer.echo)
     url = f"http://{host or settings.host}:{port or settings.port}"
+    if "SIYU_PUBLIC_BASE_URL" not in os.environ:
+        # The emulator posts its callbacks to this URL, so it must follow --host/--port.
+        settings = settings.model_copy(update={"public_base_url": url})
     typer.echo("")
     typer.echo(f"siyu is starting on {url}")
     typer.echo(f"  console login: {DEMO_ADMIN_USERNAME} / {DEMO_ADMIN_PASSWORD}")
@@ -143,7 +217,8 @@ def demo(host: str = typer.Option(None), port: int = typer.Option(None)) -> None
     typer.echo(f"  WeCom emulator: {url}/wecom-emulator/cgi-bin/")
     from siyu.demo import create_demo_app
 
-    _serve(embedded_worker=True, mount_emulator=True, host=host, port=port, app_factory=create_demo_app)
+    _serve(embedded_worker=True, mount_emulator=True, host=host, port=port, app_factory=create_demo_app,
+           settings=settings)
 
 
 if __name__ == "__main__":

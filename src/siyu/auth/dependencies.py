@@ -32,7 +32,10 @@ def get_clock_dependency(request: Request) -> Clock:
 
 
 def _session(request: Request) -> Iterator[Session]:
-    with get_database(request).session() as session:
+    # Writes take SQLite's write lock at BEGIN: a read-then-write transaction started with a plain
+    # BEGIN fails at once ("database is locked") if a worker commits in between. No-op on PostgreSQL.
+    immediate = request.method in UNSAFE_METHODS
+    with get_database(request).session(immediate=immediate) as session:
         yield session
 
 

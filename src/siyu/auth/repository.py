@@ -8,6 +8,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from siyu.kit.tenancy import Principal
+from siyu.models.corp import Corp
 from siyu.models.org import Department
 from siyu.models.user import ApiToken, LoginAttempt, User
 
@@ -24,10 +25,20 @@ def get_user(session: Session, user_id: int) -> User | None:
     return session.get(User, user_id)
 
 
-def department_path(session: Session, department_id: int | None) -> str | None:
+def department_path(session: Session, corp_id: int, department_id: int | None) -> str | None:
+    """The materialised path of a department of ``corp_id`` (never another corp's)."""
     if department_id is None:
         return None
-    return session.scalar(select(Department.path).where(Department.id == department_id))
+    return session.scalar(select(Department.path).where(Department.id == department_id,
+                                                        Department.corp_id == corp_id))
+
+
+def corp_id_by_slug(session: Session, slug: str) -> int | None:
+    return session.scalar(select(Corp.id).where(Corp.slug == slug))
+
+
+def corp_slug(session: Session, corp_id: int) -> str:
+    return session.scalar(select(Corp.slug).where(Corp.id == corp_id)) or ""
 
 
 def find_active_token(session: Session, token_hash: str) -> ApiToken | None:

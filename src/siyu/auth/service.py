@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from siyu.auth import repository
@@ -17,17 +16,22 @@ from siyu.kit.security import (
     verify_password,
     verify_password_for_missing_user,
 )
-from siyu.kit.settings import get_settings
+from siyu.kit.settings import Settings, get_settings
 from siyu.kit.tenancy import Principal
-from siyu.models.corp import Corp
-from siyu.models.user import ApiToken, User
+from siyu.models.user import ApiToken, LoginAttempt, Role, User
+
+LOGIN_KEY_LENGTH = LoginAttempt.__table__.c.username.type.length
 
 
 def principal_for_user(session: Session, user: User) -> Principal:
+    """The principal of ``user``. Only a store manager gets a department subtree as data scope;
+    for every other role a department is informational (see ``Principal.department_path``)."""
+    path = None
+    if user.role == Role.store_manager:
+        path = repository.department_path(session, user.corp_id, user.department_id)
     return Principal(
         user_id=user.id, corp_id=user.corp_id, role=user.role, username=user.username,
-        display_name=user.display_name, department_id=user.department_id,
-        department_path=repository.department_path(session, user.department_id),
+        display_name=user.display_name, department_id=user.department_id, department_path=path,
         staff_id=user.staff_id, language=user.language,
     )
 
@@ -59,12 +63,22 @@ def _resolve_login_name(session: Session, login: str) -> list[User]:
     """``name`` or ``name@corp-slug``."""
     if "@" in login:
         username, slug = login.rsplit("@", 1)
-        corp_id = session.scalar(select(Corp.id).where(Corp.slug == slug))
+        corp_id = repository.corp_id_by_slug(session, slug)
         if corp_id is None:
             return []
         user = repository.find_user_by_corp_and_username(session, corp_id, username)
         return [user] if user is not None and user.is_active else []
     return repository.find_users_by_username(session, login)
+
+
+def _throttle_key(session: Session, login: str, candidates: list[User]) -> str:
+    """Failures count per account, however it was spelled: ``admin`` and ``admin@corp`` share one
+    budget, so switching spellings does not buy an attacker more guesses."""
+    if len(candidates) == 1:
+        user = candidates[0]
+        login = f"{user.username}@{repository.corp_slug(session, user.corp_id)}"
+    # The column is bounded; a longer login must be refused as a failure, not crash the request.
+    return login.lower()[:LOGIN_KEY_LENGTH]
 
 
 @dataclass
@@ -74,20 +88,23 @@ class LoginResult:
     ambiguous: bool = False
 
 
-def authenticate(session: Session, login: str, password: str, client_address: str, clock: Clock) -> LoginResult:
-    """Check a console login. Raises ``TooManyRequests`` while the name or address is throttled;
-    failures are recorded (and committed by the caller) so the throttle holds across processes."""
-    settings = get_settings()
+def authenticate(session: Session, login: str, password: str, client_address: str, clock: Clock,
+                 settings: Settings | None = None) -> LoginResult:
+    """Check a console login. Raises ``TooManyRequests`` while the account or address is throttled
+    (even for the right password); failures are recorded (and committed by the caller) so the
+    throttle holds across processes."""
+    settings = settings or get_settings()
     login = login.strip()
     now = clock.now()
     since = now - timedelta(seconds=settings.login_window_seconds)
+    candidates = _resolve_login_name(session, login)
+    key = _throttle_key(session, login, candidates)
     if (
-        repository.count_recent_failures(session, username=login.lower(), since=since) >= settings.login_max_failures
+        repository.count_recent_failures(session, username=key, since=since) >= settings.login_max_failures
         or repository.count_recent_failures(session, client_address=client_address, since=since)
         >= settings.login_max_failures * 4
     ):
         raise TooManyRequests("error.login_throttled", minutes=settings.login_window_seconds // 60)
-    candidates = _resolve_login_name(session, login)
     if len(candidates) > 1:
         verify_password_for_missing_user(password)
         return LoginResult(None, ambiguous=True)
@@ -95,10 +112,10 @@ def authenticate(session: Session, login: str, password: str, client_address: st
     if user is None:
         verify_password_for_missing_user(password)
     elif verify_password(password, user.password_hash):
-        repository.clear_failures(session, login.lower())
+        repository.clear_failures(session, key)
         user.last_login_at = now
         return LoginResult(user)
-    repository.record_failure(session, login.lower(), client_address, now)
+    repository.record_failure(session, key, client_address, now)
     return LoginResult(None)
 
 

@@ -12,19 +12,14 @@ from siyu.auth.dependencies import AppClock, DbSession
 from siyu.console.rendering import render
 from siyu.kit.errors import TooManyRequests
 from siyu.kit.i18n import normalise_language
-from siyu.kit.security import csrf_matches, new_csrf_token
+from siyu.kit.security import csrf_matches, new_csrf_token, safe_redirect_path
 
 router = APIRouter()
 
 
 def _safe_next(target: str | None) -> str:
-    """Only same-site relative paths, so the login cannot be used as an open redirect."""
-    if not target:
-        return "/"
-    parsed = urlparse(target)
-    if parsed.scheme or parsed.netloc or not target.startswith("/") or target.startswith("//"):
-        return "/"
-    return target
+    """Only same-site paths, so the login cannot be used as an open redirect."""
+    return safe_redirect_path(target)
 
 
 @router.get("/login")
@@ -40,7 +35,7 @@ def login(request: Request, session: DbSession, clock: AppClock, username: str =
                                                    "username": username}, status_code=403)
     client = request.client.host if request.client else "unknown"
     try:
-        result = service.authenticate(session, username, password, client, clock)
+        result = service.authenticate(session, username, password, client, clock, request.app.state.settings)
     except TooManyRequests as exc:
         return render(request, "auth/login.html", {"next": _safe_next(next), "error": exc.message_key,
                                                    "error_params": exc.params, "username": username},
@@ -63,7 +58,16 @@ def logout(request: Request, csrf_token: str = Form("")):
     return RedirectResponse("/login", status_code=303)
 
 
+def _referring_page(request: Request) -> str | None:
+    """The page the switch was clicked on, from ``Referer`` — only when it is this site."""
+    referer = urlparse(request.headers.get("referer", ""))
+    if not referer.path or referer.netloc != request.url.netloc:
+        return None
+    return referer.path + (f"?{referer.query}" if referer.query else "")
+
+
 @router.get("/lang/{language}")
 def switch_language(request: Request, language: str, next: str | None = None):
+    """Switch the console language and go back to the page it was switched on (``?next=``)."""
     request.session["language"] = normalise_language(language)
-    return RedirectResponse(_safe_next(next or request.headers.get("referer-path")), status_code=303)
+    return RedirectResponse(_safe_next(next or _referring_page(request)), status_code=303)

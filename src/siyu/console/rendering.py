@@ -11,6 +11,8 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from siyu.auth.dependencies import request_language
+from siyu.console import formatting
+from siyu.console.areas import area_for_path, navigation
 from siyu.kit.i18n import LANGUAGES, translate
 from siyu.kit.security import new_csrf_token
 
@@ -22,6 +24,7 @@ STATIC_DIR = Path(__file__).parent / "static"
 def environment() -> Environment:
     env = Environment(loader=FileSystemLoader(TEMPLATE_DIR), autoescape=select_autoescape(["html"]),
                       trim_blocks=True, lstrip_blocks=True)
+    formatting.install(env)
     return env
 
 
@@ -40,14 +43,26 @@ def render(request: Request, template: str, context: dict[str, Any] | None = Non
     def t(key: str, **params: Any) -> str:
         return translate(key, language, **params)
 
+    principal = getattr(request.state, "principal", None)
+    query = request.url.query
+    active_area = area_for_path(request.url.path)
+    here = request.url.path + (f"?{query}" if query else "")
+    if request.method != "GET":
+        # A page drawn in answer to a form post cannot be fetched again: come back to its area.
+        here = active_area.path if active_area else "/"
     values = {
         "request": request,
         "t": t,
         "language": language,
         "languages": LANGUAGES,
         "csrf_token": csrf_token(request),
-        "principal": getattr(request.state, "principal", None),
+        "principal": principal,
         "path": request.url.path,
+        #: path and query of this page, for links that come back to it (the language switch)
+        "here": here,
+        "nav": navigation(principal),
+        "active_area": active_area,
+        "shell": getattr(request.state, "shell", None),
     }
     values.update(context or {})
     html = environment().get_template(template).render(**values)

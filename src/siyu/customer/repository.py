@@ -47,8 +47,9 @@ def _order_scope(statement: Select, principal: Principal) -> Select:
 def customers_query(principal: Principal, *, search: str | None = None) -> Select[Any]:
     statement = scoped(select(Customer), Customer, principal).where(Customer.merged_into_id.is_(None))
     if search:
-        like = f"%{search}%"
-        statement = statement.where(or_(Customer.name.like(like), Customer.phone.like(like)))
+        # autoescape: a search for "_" or "%" means those characters, not wildcards
+        statement = statement.where(or_(Customer.name.contains(search, autoescape=True),
+                                        Customer.phone.contains(search, autoescape=True)))
     return statement
 
 

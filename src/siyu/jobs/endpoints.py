@@ -8,14 +8,14 @@ from siyu.auth.dependencies import AppClock, CurrentPrincipal, DbSession, requir
 from siyu.jobs import repository, schemas, service
 from siyu.kit.errors import NotFound
 from siyu.kit.pagination import Page, paginate
-from siyu.models.job import Job
+from siyu.models.job import Job, JobStatus
 
 router = APIRouter(tags=["jobs"])
 
 
 @router.get("/jobs", response_model=Page[schemas.Job], dependencies=[require("jobs.read")])
-def list_jobs(session: DbSession, principal: CurrentPrincipal, status: str | None = None, name: str | None = None,
-              limit: int = Query(50), cursor: str | None = None):
+def list_jobs(session: DbSession, principal: CurrentPrincipal, status: JobStatus | None = None,
+              name: str | None = None, limit: int = Query(50), cursor: str | None = None):
     rows, next_cursor = paginate(session, repository.jobs_query(principal, status, name), Job.id,
                                  limit=limit, cursor=cursor)
     return Page(items=[schemas.Job.model_validate(r) for r in rows], next_cursor=next_cursor)

@@ -1,22 +1,24 @@
-"""Queries of jobs for the console and API. A corp sees its own jobs and system-wide ones
-(``corp_id`` NULL, which carry no tenant data)."""
+"""Queries of jobs for the console and API, through ``scoped``. A corp sees its own jobs and
+system-wide ones (``corp_id`` NULL, which carry no tenant data). Jobs have no data-scope rule: only
+corp-wide roles see them; a store manager or staff user sees none (their arguments name customers
+and staff of the whole corp)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from siyu.kit.tenancy import Principal
+from siyu.kit.tenancy import Principal, scoped
 from siyu.models.job import Job, JobStatus
 
 
 def _visible(statement: Select[Any], principal: Principal) -> Select[Any]:
-    return statement.where(or_(Job.corp_id == principal.corp_id, Job.corp_id.is_(None)))
+    return scoped(statement, Job, principal, include_system=True)
 
 
-def jobs_query(principal: Principal, status: str | None = None, name: str | None = None) -> Select[Any]:
+def jobs_query(principal: Principal, status: JobStatus | None = None, name: str | None = None) -> Select[Any]:
     statement = _visible(select(Job), principal)
     if status:
         statement = statement.where(Job.status == status)

@@ -1,8 +1,13 @@
 """Durable jobs: rows with ``due_at`` and a lease, claimed by any number of workers.
 
 * ``enqueue`` writes the job in the caller's transaction, so it exists only if that commits.
-* Workers claim due jobs in one ``UPDATE … RETURNING`` (``FOR UPDATE SKIP LOCKED`` on PostgreSQL;
-  SQLite serialises writers), holding a lease that a heartbeat extends while the job runs.
+* Workers claim due jobs in one ``UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED) RETURNING``
+  on PostgreSQL; on SQLite the claim runs under ``BEGIN IMMEDIATE``, which serialises writers. A claim
+  holds a lease that a heartbeat extends while the job runs.
+* On SQLite a handler's transaction also starts with ``BEGIN IMMEDIATE``: a deferred transaction that
+  reads and later writes fails at once ("database is locked") if any other connection committed in
+  between, which a busy queue makes likely. The price is that a handler holds SQLite's single write
+  lock while it runs, so handlers must stay short (they should anyway: no sleeping in job code).
 * A handler's writes and the job's completion commit together, guarded by the lease owner: a worker
   that lost its lease (it was presumed dead and the job re-claimed) cannot complete it, so database
   effects happen once.
@@ -48,8 +53,10 @@ class JobContext:
     attempt: int
     worker_id: str
 
-    def enqueue(self, name: str, args: dict[str, Any] | None = None, **options: Any) -> None:
-        enqueue(self.session, name, args, **options)
+    def enqueue(self, name: str, args: dict[str, Any] | None = None, **options: Any) -> int | None:
+        """Enqueue a follow-up job in this job's transaction (it runs only if this one completes)."""
+        options.setdefault("clock", self.clock)
+        return enqueue(self.session, name, args, **options)
 
 
 Handler = Callable[..., Any]
@@ -77,11 +84,14 @@ def job_handler(name: str, *, max_attempts: int | None = None) -> Callable[[Hand
 
 
 def registered_handlers() -> dict[str, Handler]:
+    """Every registered handler by job name."""
     return {name: reg.handler for name, reg in _registry.items()}
 
 
 #: Modules whose import registers the built-in handlers.
-HANDLER_MODULES = ["siyu.kit.outbox"]
+HANDLER_MODULES = ["siyu.kit.outbox", "siyu.integrations.wecom.handlers", "siyu.integrations.wecom.tasks",
+                   "siyu.customer.tasks", "siyu.ingest.tasks", "siyu.order.tasks", "siyu.tag.tasks",
+                   "siyu.integrations.wecom.outbox"]
 
 
 def load_handler_modules(extra: str | list[str] = "") -> None:
@@ -106,9 +116,12 @@ def enqueue(
     corp_id: int | None = None,
     max_attempts: int | None = None,
     clock: Clock | None = None,
-) -> None:
-    """Add a job in the caller's transaction. With ``key``, a second enqueue of the same key is a
-    no-op (unique constraint), which makes enqueueing idempotent under races."""
+) -> int | None:
+    """Add a job in the caller's transaction; it becomes visible to workers when that commits.
+
+    With ``key``, a second enqueue of the same key is a no-op (unique constraint), which makes
+    enqueueing idempotent under races. Returns the new job's id, or ``None`` when a job with ``key``
+    already exists."""
     clock = clock or get_clock()
     when = due_at or clock.now()
     if delay:
@@ -125,10 +138,12 @@ def enqueue(
         name=name, args=args or {}, key=key, due_at=when, corp_id=corp_id, status=JobStatus.queued,
         attempts=0, max_attempts=max_attempts, created_at=now, updated_at=now,
     )
-    statement = dialect_insert(session, Job.__table__).values(**values)
+    # The row goes in as parameters, not ``.values(...)``: one cached compiled statement instead of
+    # a new statement (and cache key over every literal) per job — enqueueing sits on hot paths.
+    statement = dialect_insert(session, Job.__table__)
     if key is not None:
         statement = statement.on_conflict_do_nothing(index_elements=["key"])
-    session.execute(statement)
+    return session.execute(statement.returning(Job.__table__.c.id), values).scalar_one_or_none()
 
 
 def backoff_seconds(attempt: int) -> float:
@@ -149,6 +164,7 @@ def retry_job(session: Session, job_id: int, clock: Clock | None = None) -> bool
 
 
 def default_worker_id() -> str:
+    """``host:pid:thread`` — unique among live workers, readable in the console."""
     return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident() % 100000}"
 
 
@@ -165,9 +181,15 @@ class Worker:
     stop: threading.Event = field(default_factory=threading.Event)
 
     def run(self) -> None:
+        """Loop until ``stop`` is set. A database error (a restart, a lock timeout) is logged and the
+        loop carries on: the jobs it touched are rows and come back when their lease runs out."""
         log.info("worker.start", worker=self.worker_id)
         while not self.stop.is_set():
-            ran = self.run_once()
+            try:
+                ran = self.run_once()
+            except Exception as exc:  # noqa: BLE001 — the loop must outlive any one failure
+                log.error("worker.loop_failed", worker=self.worker_id, error=repr(exc))
+                ran = 0
             if ran == 0:
                 self.stop.wait(self.idle_seconds)
         log.info("worker.stop", worker=self.worker_id)
@@ -184,13 +206,14 @@ class Worker:
                 if self.stop.is_set():
                     self._release(job_id)
                     continue
-                self._execute(job_id)
+                self.execute(job_id)
                 heartbeat.done(job_id)
         finally:
             heartbeat.finish()
         return len(claimed)
 
     def claim(self) -> list[int]:
+        """Lease up to ``batch_size`` due jobs (queued and due, or running with an expired lease)."""
         now = self.clock.now()
         lease = now + timedelta(seconds=self.lease_seconds)
         with self.database.session(immediate=True) as session:
@@ -212,18 +235,22 @@ class Worker:
             claimed: list[int] = []
             for job_id, attempts, max_attempts in rows:
                 if attempts > max_attempts:
-                    # A job whose every attempt died with its worker (the lease ran out).
+                    # Its last allowed attempt died with its worker (the lease ran out): it is dead,
+                    # and the attempt counted by this claim never started.
                     session.execute(
                         update(Job).where(Job.id == job_id)
-                        .values(status=JobStatus.dead, finished_at=now, lease_until=None,
+                        .values(status=JobStatus.dead, attempts=attempts - 1, finished_at=now,
+                                lease_until=None, locked_by=None, updated_at=now,
                                 last_error=(f"lease expired on attempt {attempts - 1}; "
                                             "the worker running it stopped responding"))
+                        .execution_options(synchronize_session=False)
                     )
                 else:
                     claimed.append(job_id)
         return sorted(claimed)
 
     def extend_leases(self, job_ids: list[int]) -> None:
+        """Push the leases of jobs this worker still holds ``lease_seconds`` into the future."""
         if not job_ids:
             return
         lease = self.clock.now() + timedelta(seconds=self.lease_seconds)
@@ -239,14 +266,16 @@ class Worker:
             session.execute(
                 update(Job)
                 .where(Job.id == job_id, Job.locked_by == self.worker_id, Job.status == JobStatus.running)
-                .values(status=JobStatus.queued, attempts=Job.attempts - 1, lease_until=None, locked_by=None)
+                .values(status=JobStatus.queued, attempts=Job.attempts - 1, lease_until=None, locked_by=None,
+                        updated_at=self.clock.now())
             )
 
-    def _execute(self, job_id: int) -> None:
+    def execute(self, job_id: int) -> None:
+        """Run one job this worker has claimed; does nothing if the claim was taken over."""
         error: BaseException | None = None
         permanent = False
         try:
-            with self.database.session() as session:
+            with self.database.session(immediate=True) as session:
                 job = session.get(Job, job_id)
                 if job is None or job.locked_by != self.worker_id or job.status != JobStatus.running:
                     return
@@ -279,17 +308,19 @@ class Worker:
     def _record_failure(self, job_id: int, error: BaseException, permanent: bool) -> None:
         now = self.clock.now()
         detail = "".join(traceback.format_exception_only(type(error), error)).strip()
-        with self.database.session() as session:
+        with self.database.session(immediate=True) as session:
             job = session.get(Job, job_id)
-            if job is None or job.locked_by != self.worker_id:
+            if job is None or job.locked_by != self.worker_id or job.status != JobStatus.running:
                 return
             dead = permanent or job.attempts >= job.max_attempts
             job.status = JobStatus.dead if dead else JobStatus.queued
             job.last_error = detail[:4000]
             job.lease_until = None
             job.locked_by = None
-            job.due_at = now if dead else now + timedelta(seconds=backoff_seconds(job.attempts))
+            if not dead:
+                job.due_at = now + timedelta(seconds=backoff_seconds(job.attempts))
             job.finished_at = now if dead else None
+            job.updated_at = now
         log.warning("job.failed", job=job_id, error=detail, dead=dead)
 
 

@@ -7,14 +7,22 @@ by name. Delivery outcomes:
 * success → ``sent`` with the provider's result;
 * ``ProviderRetryable`` (network error, 5xx, rate limit) → the job retries with backoff;
 * ``ProviderRefused`` (a bad request) → ``failed`` at once, no retry;
-* ``ProviderOutcomeUnknown`` (timeout after sending) → ``unknown``; the provider's ``reconcile`` asks
-  the provider what happened instead of resending blindly.
+* ``ProviderOutcomeUnknown`` (timeout after sending) → ``unknown``, committed, and a follow-up job is
+  due after the backoff; it first asks the provider's ``reconcile`` what happened instead of resending
+  blindly (a provider without ``reconcile`` must honour the idempotency key, because it is resent).
+  After ``job_max_attempts`` deliveries whose outcome stayed unknown, the follow-up job goes dead with
+  the message still ``unknown``, for an operator to look at.
+
+``OutboxMessage.attempts`` counts deliveries whose outcome was recorded on the message (sent, refused,
+unknown). A transient failure rolls the handler's transaction back, so it is counted on the job, whose
+attempts, backoff and dead-letter state apply as for any job.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -22,7 +30,7 @@ from sqlalchemy.orm import Session
 
 from siyu.kit.clock import Clock, get_clock
 from siyu.kit.db import dialect_insert
-from siyu.kit.jobs import JobContext, PermanentJobError, enqueue, job_handler
+from siyu.kit.jobs import JobContext, PermanentJobError, backoff_seconds, enqueue, job_handler
 from siyu.models.job import OutboxMessage, OutboxStatus
 
 
@@ -51,6 +59,7 @@ _deliverers: dict[str, Deliverer] = {}
 
 
 def register_deliverer(provider: str, deliverer: Deliverer) -> None:
+    """Deliver messages whose ``provider`` is ``provider`` with ``deliverer`` (the last one wins)."""
     _deliverers[provider] = deliverer
 
 
@@ -64,7 +73,8 @@ def add_outbox_message(
     corp_id: int | None = None,
     clock: Clock | None = None,
 ) -> None:
-    """Record the intent to call ``provider``; idempotent on ``idempotency_key``."""
+    """Record the intent to call ``provider`` and enqueue its delivery, both in the caller's
+    transaction. Idempotent on ``idempotency_key``: the same key twice is one message and one job."""
     clock = clock or get_clock()
     now = clock.now()
     session.execute(
@@ -80,6 +90,7 @@ def add_outbox_message(
 
 @job_handler("outbox.deliver")
 def deliver_outbox_message(ctx: JobContext, idempotency_key: str) -> None:
+    """Deliver one outbox message (or reconcile it when an earlier outcome is unknown)."""
     message = ctx.session.scalars(
         select(OutboxMessage).where(OutboxMessage.idempotency_key == idempotency_key).with_for_update()
     ).one_or_none()
@@ -88,12 +99,18 @@ def deliver_outbox_message(ctx: JobContext, idempotency_key: str) -> None:
     deliverer = _deliverers.get(message.provider)
     if deliverer is None:
         raise PermanentJobError(f"no deliverer registered for provider {message.provider!r}")
+    if message.status == OutboxStatus.unknown:
+        if deliverer.reconcile is not None:
+            found = deliverer.reconcile(ctx, message)
+            if found is not None:
+                _mark_sent(ctx, message, found)
+                return
+        if message.attempts >= _max_deliveries():
+            raise PermanentJobError(
+                f"outcome of outbox message {idempotency_key!r} still unknown after "
+                f"{message.attempts} deliveries: {message.last_error}"
+            )
     message.attempts += 1
-    if message.status == OutboxStatus.unknown and deliverer.reconcile is not None:
-        found = deliverer.reconcile(ctx, message)
-        if found is not None:
-            _mark_sent(ctx, message, found)
-            return
     try:
         result = deliverer.deliver(ctx, message)
     except ProviderRefused as exc:
@@ -101,15 +118,22 @@ def deliver_outbox_message(ctx: JobContext, idempotency_key: str) -> None:
         message.last_error = str(exc)[:4000]
         return
     except ProviderOutcomeUnknown as exc:
-        # Record the doubt in its own commit, then let the job retry into reconciliation.
+        # Completing this job commits the doubt; raising would roll it back and resend blindly.
+        # The follow-up job reconciles first, after the same backoff a failed job would get.
         message.status = OutboxStatus.unknown
         message.last_error = str(exc)[:4000]
         ctx.session.flush()
         enqueue(ctx.session, "outbox.deliver", {"idempotency_key": idempotency_key},
                 key=f"outbox:{idempotency_key}:reconcile:{message.attempts}", corp_id=message.corp_id,
-                clock=ctx.clock)
+                delay=timedelta(seconds=backoff_seconds(message.attempts)), clock=ctx.clock)
         return
     _mark_sent(ctx, message, result)
+
+
+def _max_deliveries() -> int:
+    from siyu.kit.settings import get_settings
+
+    return get_settings().job_max_attempts
 
 
 def _mark_sent(ctx: JobContext, message: OutboxMessage, result: dict[str, Any]) -> None:

@@ -14,23 +14,33 @@ from siyu.kit.errors import InvalidInput
 
 T = TypeVar("T")
 MAX_LIMIT = 500
+MAX_ID = 2**63 - 1
 
 
 class Page(BaseModel, Generic[T]):
+    """One page of a collection; pass ``next_cursor`` as ``cursor`` for the next (``None``: the end)."""
+
     items: list[T]
     next_cursor: str | None = None
 
 
 def encode_cursor(last_id: int) -> str:
+    """An opaque cursor for "rows after ``last_id``"."""
     return base64.urlsafe_b64encode(json.dumps({"id": last_id}).encode()).decode().rstrip("=")
 
 
 def decode_cursor(cursor: str) -> int:
+    """The id a cursor points after. Anything but a cursor we issued is refused as invalid input."""
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        return int(json.loads(base64.urlsafe_b64decode(padded))["id"])
+        last_id = json.loads(base64.urlsafe_b64decode(padded))["id"]
     except (ValueError, KeyError, TypeError) as exc:
         raise InvalidInput("error.invalid_cursor", field="cursor") from exc
+    # Ids are positive 64-bit integers; anything else (a float, a bool, 10**30) would either page
+    # wrongly or overflow the database driver.
+    if type(last_id) is not int or not 0 < last_id <= MAX_ID:
+        raise InvalidInput("error.invalid_cursor", field="cursor")
+    return last_id
 
 
 def paginate(session: Session, statement: Select[Any], id_column: Any, *, limit: int, cursor: str | None):

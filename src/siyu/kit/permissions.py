@@ -8,13 +8,17 @@ _READ_ALL = {"org.read", "customers.read", "jobs.read", "dashboard.read", "order
 
 ROLE_PERMISSIONS: dict[Role, set[str]] = {
     Role.admin: _READ_ALL | {"org.write", "users.write", "jobs.retry", "customers.write", "tokens.write",
-                             "wecom.admin", "settings.write"},
-    Role.hq_operator: _READ_ALL | {"customers.write", "tokens.write"},
-    Role.store_manager: _READ_ALL | {"customers.write", "tokens.write"},
+                             "wecom.admin", "settings.write", "tags.write"},
+    Role.hq_operator: _READ_ALL | {"customers.write", "tokens.write", "tags.write"},
+    # The job queue is corp-wide machinery (its arguments name any customer or staff member): not a
+    # store manager's to read.
+    Role.store_manager: (_READ_ALL - {"jobs.read"}) | {"customers.write", "tokens.write"},
     Role.staff: {"customers.read", "dashboard.read", "orders.read", "tokens.write"},
-    Role.auditor: _READ_ALL,
+    # Auditors read through the API too: a personal token is a credential, not a change of data.
+    Role.auditor: _READ_ALL | {"tokens.write"},
 }
 
 
 def allowed(role: Role, permission: str) -> bool:
+    """Whether ``role`` grants ``permission``."""
     return permission in ROLE_PERMISSIONS.get(role, set())

@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import secrets
 from functools import lru_cache
+from urllib.parse import urlparse
 
 from cryptography.fernet import Fernet, InvalidToken
 from pwdlib import PasswordHash
@@ -48,6 +49,20 @@ def new_api_token() -> tuple[str, str, str]:
 
 def hash_api_token(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def safe_redirect_path(target: str | None, default: str = "/") -> str:
+    """``target`` when it is a path on this site, else ``default``, so a ``?next=`` parameter cannot
+    turn the login into an open redirect. Browsers read ``\\`` as ``/`` and drop tabs and line
+    breaks inside URLs, so ``/\\evil.example`` or ``/<TAB>/evil.example`` lead off-site as well."""
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return default
+    if "\\" in target or any(ord(character) < 0x20 or ord(character) == 0x7F for character in target):
+        return default
+    parsed = urlparse(target)
+    if parsed.scheme or parsed.netloc:
+        return default
+    return target
 
 
 def new_csrf_token() -> str:

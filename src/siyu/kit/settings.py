@@ -18,6 +18,11 @@ class Settings(BaseSettings):
     secret_key: str = "siyu-dev-secret-change-me"
     #: Base URL of the WeCom server API (the emulator in the demo).
     wecom_api_base: str = "https://qyapi.weixin.qq.com/cgi-bin/"
+    #: WeCom calls per corp per minute / hour this process allows itself (WeCom: 10 000 / 150 000 per API).
+    wecom_calls_per_minute: int = 6000
+    wecom_calls_per_hour: int = 120_000
+    #: Seconds before a WeCom call times out.
+    wecom_timeout_seconds: float = 10.0
     #: Public base URL of this service, used to build callback URLs.
     public_base_url: str = "http://127.0.0.1:8000"
     host: str = "127.0.0.1"

@@ -4,6 +4,9 @@ Every repository builds its statements through ``scoped``: it always filters by 
 applies the data-scope rule registered for the model (a store manager sees their department
 subtree; a staff user sees their own customers). A model without a registered rule is visible to
 the whole corp only for roles with corp-wide scope, and to nobody else.
+
+Scope rules decide by ``department_path`` (set only for store managers) and ``staff_id``; the
+principal is built so that a role never carries a wider scope than it is entitled to.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, false
+from sqlalchemy import Select, false, or_
 
 from siyu.models.user import Role
 
@@ -29,7 +32,8 @@ class Principal:
     username: str = ""
     display_name: str = ""
     department_id: int | None = None
-    #: Materialised path of ``department_id`` (``/1/4/``) for subtree checks.
+    #: Materialised path (``/1/4/``) of the subtree a store manager manages; ``None`` for every other
+    #: role, so a department set on, say, a staff user never widens their scope to the whole store.
     department_path: str | None = None
     staff_id: int | None = None
     language: str = "zh-CN"
@@ -59,9 +63,17 @@ def data_scope(model: type) -> Callable[[ScopeRule], ScopeRule]:
     return register
 
 
-def scoped(statement: Select[Any], model: type, principal: Principal) -> Select[Any]:
-    """``statement`` limited to ``principal``'s corp and data scope."""
-    statement = statement.where(model.corp_id == principal.corp_id)
+def scoped(statement: Select[Any], model: type, principal: Principal, *,
+           include_system: bool = False) -> Select[Any]:
+    """``statement`` limited to ``principal``'s corp and data scope.
+
+    ``include_system`` also admits rows without a corp (``corp_id`` NULL: system-wide work such as
+    maintenance jobs, which carry no tenant data); they are still subject to the data-scope rule.
+    """
+    if include_system:
+        statement = statement.where(or_(model.corp_id == principal.corp_id, model.corp_id.is_(None)))
+    else:
+        statement = statement.where(model.corp_id == principal.corp_id)
     if principal.corp_wide:
         return statement
     rule = _rules.get(model)

@@ -1,14 +1,24 @@
 """All ORM models. Importing this package registers every table on ``Base.metadata``."""
 
 from siyu.models.corp import Corp
+from siyu.models.event import Event, IngestBatch, IngestSource
+from siyu.models.group import GroupChat, GroupChatMember
 from siyu.models.customer import Customer, Identity, IdentityKind, Relation, RelationStatus
+from siyu.models.identity import CustomerMerge, IdentityRule
 from siyu.models.job import Job, JobStatus, OutboxMessage, OutboxStatus
-from siyu.models.order import Order
+from siyu.models.order import Order, OrderImport
 from siyu.models.org import Department, DepartmentKind, Staff, StaffStatus
+from siyu.models.tag import CustomerTag, RelationTag, Tag, TagGroup, TagHistory
+from siyu.models.tag_rule import TagRule
+from siyu.models.trait import CorpTraitSettings, CustomerTrait
 from siyu.models.user import ApiToken, LoginAttempt, Role, User
+from siyu.models.wecom import CallbackStatus, SyncStatus, WeComAccessToken, WeComCallback, WeComConnection, WeComSyncRun
 
 __all__ = [
+    "CorpTraitSettings", "CustomerMerge", "CustomerTag", "CustomerTrait", "Event", "IdentityRule", "IngestBatch",
+    "IngestSource", "OrderImport", "TagHistory", "TagRule",
     "ApiToken", "Corp", "Customer", "Department", "DepartmentKind", "Identity", "IdentityKind", "Job",
     "JobStatus", "LoginAttempt", "Order", "OutboxMessage", "OutboxStatus", "Relation", "RelationStatus",
-    "Role", "Staff", "StaffStatus", "User",
+    "Role", "Staff", "StaffStatus", "User", "GroupChat", "GroupChatMember", "RelationTag", "Tag", "TagGroup",
+    "CallbackStatus", "SyncStatus", "WeComAccessToken", "WeComCallback", "WeComConnection", "WeComSyncRun",
 ]

@@ -8,6 +8,7 @@ from siyu.auth.dependencies import AppClock, CurrentPrincipal, DbSession, requir
 from siyu.kit.errors import NotFound
 from siyu.kit.pagination import Page, paginate
 from siyu.models.org import Staff as StaffModel
+from siyu.models.org import StaffStatus
 from siyu.models.user import User as UserModel
 from siyu.org import repository, schemas, service
 
@@ -43,7 +44,8 @@ def update_department(department_id: int, body: schemas.DepartmentUpdate, sessio
 
 @router.get("/staff", response_model=Page[schemas.Staff])
 def list_staff(session: DbSession, principal: CurrentPrincipal, department_id: int | None = None,
-               q: str | None = None, status: str | None = None, limit: int = Query(50), cursor: str | None = None):
+               q: str | None = None, status: StaffStatus | None = None, limit: int = Query(50),
+               cursor: str | None = None):
     statement = repository.staff_query(principal, department_id=department_id, search=q, status=status)
     rows, next_cursor = paginate(session, statement, StaffModel.id, limit=limit, cursor=cursor)
     return Page(items=[schemas.Staff.model_validate(r) for r in rows], next_cursor=next_cursor)

@@ -8,7 +8,7 @@ from sqlalchemy import Select, false, func, select
 from sqlalchemy.orm import Session
 
 from siyu.kit.tenancy import Principal, data_scope, scoped
-from siyu.models.org import Department, Staff
+from siyu.models.org import Department, Staff, StaffStatus
 from siyu.models.user import User
 
 
@@ -53,15 +53,16 @@ def get_department(session: Session, principal: Principal, department_id: int) -
 
 
 def staff_query(principal: Principal, *, department_id: int | None = None, search: str | None = None,
-                status: str | None = None) -> Select[Any]:
+                status: StaffStatus | None = None) -> Select[Any]:
     statement = scoped(select(Staff), Staff, principal)
     if department_id is not None:
         statement = statement.where(Staff.department_id == department_id)
     if status:
         statement = statement.where(Staff.status == status)
     if search:
-        like = f"%{search}%"
-        statement = statement.where(Staff.name.like(like) | Staff.userid.like(like))
+        # autoescape: a search for "_" or "%" means those characters, not wildcards
+        statement = statement.where(Staff.name.contains(search, autoescape=True)
+                                    | Staff.userid.contains(search, autoescape=True))
     return statement
 
 

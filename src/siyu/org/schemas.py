@@ -1,11 +1,27 @@
+"""Input and output of the organisation API: departments, staff and console users.
+
+Update schemas leave out what is not sent. Sending ``null`` for a field that cannot be empty is
+malformed input (422 naming the field), not a request to blank it.
+"""
+
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from siyu.models.org import DepartmentKind, StaffStatus
 from siyu.models.user import Role
+
+#: The console languages (``siyu.kit.i18n.LANGUAGES``).
+Language = Literal["zh-CN", "en"]
+
+
+def _not_null(value: Any) -> Any:
+    if value is None:
+        raise ValueError("must not be null")
+    return value
 
 
 class Department(BaseModel):
@@ -30,6 +46,8 @@ class DepartmentCreate(BaseModel):
 class DepartmentUpdate(BaseModel):
     name: str | None = Field(default=None, min_length=1, max_length=200)
     city: str | None = Field(default=None, max_length=64)
+
+    _reject_null = field_validator("name")(_not_null)
 
 
 class Staff(BaseModel):
@@ -57,6 +75,8 @@ class StaffUpdate(BaseModel):
     department_id: int | None = None
     status: StaffStatus | None = None
 
+    _reject_null = field_validator("name", "status")(_not_null)
+
 
 class User(BaseModel):
     model_config = ConfigDict(from_attributes=True)
@@ -79,7 +99,7 @@ class UserCreate(BaseModel):
     role: Role
     department_id: int | None = None
     staff_id: int | None = None
-    language: str = "zh-CN"
+    language: Language = "zh-CN"
 
 
 class UserUpdate(BaseModel):
@@ -89,4 +109,6 @@ class UserUpdate(BaseModel):
     department_id: int | None = None
     staff_id: int | None = None
     is_active: bool | None = None
-    language: str | None = None
+    language: Language | None = None
+
+    _reject_null = field_validator("display_name", "password", "role", "is_active", "language")(_not_null)

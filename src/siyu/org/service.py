@@ -22,11 +22,15 @@ def _department_in_scope(session: Session, principal: Principal, department_id: 
 
 
 def create_department(session: Session, principal: Principal, data: schemas.DepartmentCreate) -> Department:
+    """A department under ``parent_id`` (in the principal's scope). The tree is hq → branches →
+    stores: an hq is a root, branches and stores need a parent, and a store is a leaf."""
     parent = None
     if data.parent_id is not None:
         parent = _department_in_scope(session, principal, data.parent_id, "parent_id")
         if parent.kind == DepartmentKind.store:
             raise InvalidInput("error.store_cannot_have_children", field="parent_id")
+        if data.kind == DepartmentKind.hq:
+            raise InvalidInput("error.hq_cannot_have_parent", field="parent_id")
     elif data.kind != DepartmentKind.hq:
         raise InvalidInput("error.department_needs_parent", field="parent_id")
     department = Department(corp_id=principal.corp_id, parent_id=data.parent_id, kind=data.kind,
@@ -39,6 +43,7 @@ def create_department(session: Session, principal: Principal, data: schemas.Depa
 
 def update_department(session: Session, principal: Principal, department_id: int,
                       data: schemas.DepartmentUpdate) -> Department:
+    """Rename a department or change its city (moving it in the tree is not offered)."""
     department = _department_in_scope(session, principal, department_id, "department_id")
     for field, value in data.model_dump(exclude_unset=True).items():
         setattr(department, field, value)
@@ -46,18 +51,25 @@ def update_department(session: Session, principal: Principal, department_id: int
 
 
 def create_staff(session: Session, principal: Principal, data: schemas.StaffCreate) -> Staff:
+    """A staff member (WeCom member) of the principal's corp; ``userid`` is unique per corp."""
     if data.department_id is not None:
         _department_in_scope(session, principal, data.department_id, "department_id")
     if repository.find_staff_by_userid(session, principal.corp_id, data.userid) is not None:
         raise Conflict("error.staff_userid_taken", field="userid", userid=data.userid)
     staff = Staff(corp_id=principal.corp_id, **data.model_dump())
     session.add(staff)
-    session.flush()
+    try:
+        # The unique constraint decides when two requests race past the check above.
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError as exc:
+        raise Conflict("error.staff_userid_taken", field="userid", userid=data.userid) from exc
     return staff
 
 
 def update_staff(session: Session, principal: Principal, staff_id: int, data: schemas.StaffUpdate,
                  clock: Clock) -> Staff:
+    """Change a staff member in scope; resigning stamps ``resigned_at``, re-activating clears it."""
     staff = repository.get_staff(session, principal, staff_id)
     if staff is None:
         raise NotFound("error.staff_not_found")
@@ -84,6 +96,8 @@ def _check_role_scope(session: Session, principal: Principal, role: Role, depart
 
 
 def create_user(session: Session, principal: Principal, data: schemas.UserCreate) -> User:
+    """A console user. Department and staff must be in the principal's scope; a store manager needs
+    a department and a staff user a staff member."""
     _check_role_scope(session, principal, data.role, data.department_id, data.staff_id)
     user = User(corp_id=principal.corp_id, username=data.username, display_name=data.display_name,
                 password_hash=hash_password(data.password), role=data.role, department_id=data.department_id,
@@ -98,6 +112,8 @@ def create_user(session: Session, principal: Principal, data: schemas.UserCreate
 
 
 def update_user(session: Session, principal: Principal, user_id: int, data: schemas.UserUpdate) -> User:
+    """Change a console user in scope. A new password, a new role or deactivation ends every session
+    of the user (``session_version``); nobody can deactivate themselves or change their own role."""
     user = repository.get_user(session, principal, user_id)
     if user is None:
         raise NotFound("error.user_not_found")

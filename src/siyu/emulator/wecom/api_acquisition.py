@@ -11,7 +11,7 @@ from siyu.emulator.wecom.api import ApiContext, api_context, bounded_limit, json
 from siyu.emulator.wecom.broadcasts import validate_content
 from siyu.emulator.wecom.entities import ContactWay
 from siyu.emulator.wecom.errors import WeComError
-from siyu.emulator.wecom.state import CONTACT_WAY_MAX_USERS, WELCOME_CODE_TTL_SECONDS, Corp
+from siyu.emulator.wecom.state import CONTACT_WAY_MAX_USERS, WELCOME_CODE_TTL_SECONDS, Corp, EmulatorState
 
 router = APIRouter(prefix="/externalcontact")
 TEMP_DEFAULT_EXPIRES = 7 * 86400
@@ -80,8 +80,9 @@ def _apply(ctx: ApiContext, way: ContactWay, body: dict[str, Any], creating: boo
         way.conclusions = dict(body["conclusions"] or {})
 
 
-def way_expired(ctx: ApiContext, way: ContactWay) -> bool:
-    return way.is_temp and (way.used or way.create_time + way.expires_in <= ctx.state.now())
+def way_expired(state: EmulatorState, way: ContactWay) -> bool:
+    """A temporary way is spent after one add or when ``expires_in`` has passed."""
+    return way.is_temp and (way.used or way.create_time + way.expires_in <= state.now())
 
 
 @router.post("/add_contact_way")
@@ -137,7 +138,7 @@ def update_contact_way(body: dict = Depends(json_body), ctx: ApiContext = Depend
     ctx.require_customer_contact()
     with ctx.state.lock:
         way = _way(ctx, body)
-        if way_expired(ctx, way):
+        if way_expired(ctx.state, way):
             raise WeComError(errors.INVALID_PARAMETER, "an expired temporary way cannot be edited")
         _apply(ctx, way, body, creating=False)
         return ok()

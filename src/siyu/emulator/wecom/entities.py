@@ -190,7 +190,7 @@ class Moment:
     published: dict[str, int] = field(default_factory=dict)  # userid → publish time
     comments: list[dict[str, Any]] = field(default_factory=list)
     likes: list[dict[str, Any]] = field(default_factory=list)
-    deleted: bool = False
+    cancelled: bool = False  # cancel_moment_task: members who have not published no longer can
 
 
 @dataclass(slots=True)
@@ -219,6 +219,7 @@ class GroupChat:
     status: int = 0  # 0 owner normal, 1 owner resigned, 2 inheriting, 3 inherited
     dismissed: bool = False
     message_days: dict[int, int] = field(default_factory=dict)  # day start → messages that day
+    message_senders: dict[int, set[str]] = field(default_factory=dict)  # day start → who spoke
     onjob_transfers: list[int] = field(default_factory=list)
 
 

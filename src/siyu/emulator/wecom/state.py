@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import heapq
 import random
+import secrets
 import string
 import threading
 from collections import deque
@@ -184,6 +185,11 @@ class EmulatorState:
             body = "".join(self._random.choices(_ID_ALPHABET, k=length))
         return prefix + body + suffix
 
+    @staticmethod
+    def new_secret(length: int) -> str:
+        """Secrets and access tokens come from ``secrets`` (not the seeded ids) so they cannot be guessed."""
+        return "".join(secrets.choice(_ID_ALPHABET) for _ in range(length))
+
     def new_hex(self, length: int = 32) -> str:
         with self.lock:
             return "".join(self._random.choices("0123456789abcdef", k=length))
@@ -217,9 +223,9 @@ class EmulatorState:
                                                   encoding_aes_key=new_encoding_aes_key())
             corp = Corp(corp_id=corp_id, name=name, callback=callback)
             for app in apps or [
-                App(secret=self.new_id("", 43), kind="contact"),
-                App(secret=self.new_id("", 43), kind="address_book"),
-                App(secret=self.new_id("", 43), kind="agent", agent_id=1000002, customer_contact=True),
+                App(secret=self.new_secret(43), kind="contact"),
+                App(secret=self.new_secret(43), kind="address_book"),
+                App(secret=self.new_secret(43), kind="agent", agent_id=1000002, customer_contact=True),
             ]:
                 corp.apps[app.secret] = app
             corp.departments[1] = Department(id=1, name=name, parentid=0, order=100000000)
@@ -238,7 +244,7 @@ class EmulatorState:
             current = self.tokens.get(self.token_by_secret.get((corp_id, secret), ""))
             if current is not None and current.expires_at > now:
                 return current
-            token = AccessToken(token=self.new_id("", 64), corp_id=corp_id, secret=secret,
+            token = AccessToken(token=self.new_secret(64), corp_id=corp_id, secret=secret,
                                 expires_at=now + TOKEN_TTL_SECONDS)
             self.tokens[token.token] = token
             self.token_by_secret[(corp_id, secret)] = token.token

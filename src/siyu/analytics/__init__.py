@@ -1,0 +1,1 @@
+"""Analytics: models that turn a corp's purchase history into predictions (customer lifetime value)."""

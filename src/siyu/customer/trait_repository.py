@@ -1,0 +1,286 @@
+"""Statements of the trait maintenance: order aggregates per customer, scores, settings.
+
+Traits are maintained by jobs and by the order and identity services for one corp, without a
+principal, so every statement here names ``corp_id`` itself; the API reads go through ``scoped``.
+All work is set-based: one ``INSERT … SELECT … GROUP BY … ON CONFLICT`` for any number of customers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger, ColumnElement, Select, and_, any_, bindparam, case, delete, func, literal, literal_column,
+    select, update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
+from sqlalchemy.orm import Session
+
+# Importing the domain repository registers the data-scope rule of Customer.
+import siyu.customer.repository  # noqa: F401
+from siyu.customer.trait_scores import (
+    COUNTED_STATUSES, LifecycleThresholds, RfmThresholds, lifecycle_expression, score_expressions,
+)
+from siyu.kit.db import dialect_insert
+from siyu.kit.tenancy import Principal, scoped
+from siyu.models.customer import Customer
+from siyu.models.order import Order
+from siyu.models.trait import CorpTraitSettings, CustomerTrait
+
+orders = Order.__table__
+customers = Customer.__table__
+traits = CustomerTrait.__table__
+
+
+def _is_postgresql(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def _member(session: Session, column: ColumnElement, ids: Sequence[int]) -> ColumnElement:
+    """``column IN ids``; one array parameter on PostgreSQL instead of one parameter per id."""
+    if _is_postgresql(session):
+        return column == any_(bindparam(None, list(ids), type_=ARRAY(BigInteger())))
+    return column.in_(list(ids))
+
+
+def _order_filter(session: Session, corp_id: int, customer_ids: Sequence[int] | None) -> list[ColumnElement]:
+    if customer_ids is None:
+        return [orders.c.corp_id == corp_id, orders.c.customer_id.is_not(None)]
+    return [orders.c.corp_id == corp_id, _member(session, orders.c.customer_id, customer_ids)]
+
+
+def _favourite(column: ColumnElement, where: list[ColumnElement], name: str):
+    """The most frequent non-null ``column`` among counted orders; ties go to the smallest value
+    (the rule of PostgreSQL's ``mode()`` and DuckDB's, so the benchmark reference agrees)."""
+    ranked = (
+        select(orders.c.customer_id, column.label("value"),
+               func.row_number().over(partition_by=orders.c.customer_id,
+                                      order_by=(func.count().desc(), column)).label("rank"))
+        .where(*where, orders.c.status.in_(COUNTED_STATUSES), column.is_not(None))
+        .group_by(orders.c.customer_id, column)
+        .subquery(f"{name}_ranked")
+    )
+    return select(ranked.c.customer_id, ranked.c.value).where(ranked.c.rank == 1).subquery(name)
+
+
+def _channels(session: Session, where: list[ColumnElement]):
+    """The sorted distinct platforms of each customer's counted orders, as a JSON array."""
+    platforms = (
+        select(orders.c.customer_id, orders.c.platform)
+        .where(*where, orders.c.status.in_(COUNTED_STATUSES))
+        .distinct()
+        .order_by(orders.c.customer_id, orders.c.platform)
+        .subquery("platforms")
+    )
+    if _is_postgresql(session):
+        channels = func.json_agg(aggregate_order_by(platforms.c.platform, platforms.c.platform))
+    else:
+        # SQLite aggregates in the order rows arrive, which is the subquery's order.
+        channels = func.json_group_array(platforms.c.platform)
+    return (select(platforms.c.customer_id, channels.label("channels"))
+            .group_by(platforms.c.customer_id).subquery("channels"))
+
+
+def aggregates_select(session: Session, corp_id: int, customer_ids: Sequence[int] | None, *,
+                      lifecycle: LifecycleThresholds, thresholds: RfmThresholds | None, now: datetime) -> Select:
+    """One row per live customer of ``customer_ids`` (every customer of the corp with ``None``):
+    the order aggregates, the lifecycle stage and the scores against the stored cut points."""
+    where = _order_filter(session, corp_id, customer_ids)
+    counted = orders.c.status.in_(COUNTED_STATUSES)
+    totals = (
+        select(
+            orders.c.customer_id,
+            func.min(case((counted, orders.c.paid_at))).label("first_order_at"),
+            func.max(case((counted, orders.c.paid_at))).label("last_order_at"),
+            func.count(case((counted, 1))).label("order_count"),
+            func.sum(case((counted, orders.c.amount - orders.c.refund_amount))).label("total_spend"),
+            func.sum(orders.c.refund_amount).label("refund_total"),
+        )
+        .where(*where)
+        .group_by(orders.c.customer_id)
+        .subquery("totals")
+    )
+    category = _favourite(orders.c.category, where, "favourite_category")
+    store = _favourite(orders.c.store_id, where, "favourite_store")
+    channels = _channels(session, where)
+    order_count = func.coalesce(totals.c.order_count, 0)
+    total_spend = func.coalesce(func.round(totals.c.total_spend, 2), 0)
+    average_spend = case((order_count > 0, func.round(totals.c.total_spend / order_count, 2)), else_=0)
+    empty = literal_column("'[]'::json") if _is_postgresql(session) else literal_column("'[]'")
+    scores = score_expressions(totals.c.last_order_at, order_count, total_spend, thresholds, now)
+    stage = lifecycle_expression(totals.c.first_order_at, totals.c.last_order_at, order_count, lifecycle, now)
+    statement = (
+        select(
+            customers.c.id.label("customer_id"),
+            customers.c.corp_id,
+            totals.c.first_order_at,
+            totals.c.last_order_at,
+            order_count.label("order_count"),
+            total_spend.label("total_spend"),
+            average_spend.label("average_spend"),
+            func.coalesce(func.round(totals.c.refund_total, 2), 0).label("refund_total"),
+            category.c.value.label("favourite_category"),
+            store.c.value.label("favourite_store_id"),
+            func.coalesce(channels.c.channels, empty).label("channels"),
+            scores.recency.label("recency_score"),
+            scores.frequency.label("frequency_score"),
+            scores.monetary.label("monetary_score"),
+            scores.rfm_class.label("rfm_class"),
+            stage.label("lifecycle_stage"),
+            literal(now, traits.c.updated_at.type).label("updated_at"),
+        )
+        .select_from(
+            customers.outerjoin(totals, totals.c.customer_id == customers.c.id)
+            .outerjoin(category, category.c.customer_id == customers.c.id)
+            .outerjoin(store, store.c.customer_id == customers.c.id)
+            .outerjoin(channels, channels.c.customer_id == customers.c.id)
+        )
+        .where(customers.c.corp_id == corp_id, customers.c.merged_into_id.is_(None))
+    )
+    if customer_ids is not None:
+        statement = statement.where(_member(session, customers.c.id, customer_ids))
+    return statement
+
+
+AGGREGATE_COLUMNS = (
+    "customer_id", "corp_id", "first_order_at", "last_order_at", "order_count", "total_spend", "average_spend",
+    "refund_total", "favourite_category", "favourite_store_id", "channels", "recency_score", "frequency_score",
+    "monetary_score", "rfm_class", "lifecycle_stage", "updated_at",
+)
+
+
+def upsert_aggregates(session: Session, corp_id: int, customer_ids: Sequence[int] | None, *,
+                      lifecycle: LifecycleThresholds, thresholds: RfmThresholds | None, now: datetime) -> None:
+    """Write the traits of ``customer_ids`` (all the corp's customers with ``None``) in one statement,
+    and drop the traits of customers merged into another (the survivor carries their orders)."""
+    source = aggregates_select(session, corp_id, customer_ids, lifecycle=lifecycle, thresholds=thresholds, now=now)
+    insert = dialect_insert(session, traits).from_select(list(AGGREGATE_COLUMNS), source)
+    insert = insert.on_conflict_do_update(
+        index_elements=["customer_id"],
+        set_={name: insert.excluded[name] for name in AGGREGATE_COLUMNS if name not in ("customer_id", "corp_id")},
+    )
+    session.execute(insert)
+    merged = select(customers.c.id).where(customers.c.corp_id == corp_id, customers.c.merged_into_id.is_not(None))
+    if customer_ids is not None:
+        merged = merged.where(_member(session, customers.c.id, customer_ids))
+    session.execute(delete(traits).where(traits.c.corp_id == corp_id, traits.c.customer_id.in_(merged)))
+
+
+def buyer_cut_rows(session: Session, corp_id: int, positions: list[int]) -> dict[str, dict[int, Any]]:
+    """The values at the 1-based sorted ``positions`` among buyers for each metric, in one scan:
+    ``{"recency": {position: last_order_at}, "frequency": {…}, "monetary": {…}}`` where recency is
+    sorted newest first (fewest days since the last order first)."""
+    buyers = and_(traits.c.corp_id == corp_id, traits.c.order_count > 0)
+    ranked = select(
+        traits.c.last_order_at, traits.c.order_count, traits.c.total_spend,
+        func.row_number().over(order_by=traits.c.last_order_at.desc()).label("r_rank"),
+        func.row_number().over(order_by=traits.c.order_count).label("f_rank"),
+        func.row_number().over(order_by=traits.c.total_spend).label("m_rank"),
+    ).where(buyers).subquery("ranked")
+    rows = session.execute(
+        select(ranked).where(ranked.c.r_rank.in_(positions) | ranked.c.f_rank.in_(positions)
+                             | ranked.c.m_rank.in_(positions))
+    ).all()
+    found: dict[str, dict[int, Any]] = {"recency": {}, "frequency": {}, "monetary": {}}
+    for last_order_at, order_count, total_spend, r_rank, f_rank, m_rank in rows:
+        found["recency"][r_rank] = last_order_at
+        found["frequency"][f_rank] = int(order_count)
+        found["monetary"][m_rank] = Decimal(str(total_spend)).quantize(Decimal("0.01"))
+    return found
+
+
+def count_buyers(session: Session, corp_id: int) -> int:
+    return session.scalar(select(func.count()).select_from(traits)
+                          .where(traits.c.corp_id == corp_id, traits.c.order_count > 0)) or 0
+
+
+def score_sums(session: Session, corp_id: int, thresholds: RfmThresholds, now: datetime) -> tuple[int, int, int]:
+    """Sums of the R, F and M scores among buyers under ``thresholds`` (for the exact means)."""
+    scores = score_expressions(traits.c.last_order_at, traits.c.order_count, traits.c.total_spend, thresholds, now)
+    row = session.execute(
+        select(func.sum(scores.recency), func.sum(scores.frequency), func.sum(scores.monetary))
+        .where(traits.c.corp_id == corp_id, traits.c.order_count > 0)
+    ).one()
+    return int(row[0] or 0), int(row[1] or 0), int(row[2] or 0)
+
+
+def update_scores(session: Session, corp_id: int, *, lifecycle: LifecycleThresholds,
+                  thresholds: RfmThresholds | None, now: datetime) -> int:
+    """Rescore every trait row of the corp in one UPDATE: scores, class and lifecycle stage."""
+    scores = score_expressions(traits.c.last_order_at, traits.c.order_count, traits.c.total_spend, thresholds, now)
+    stage = lifecycle_expression(traits.c.first_order_at, traits.c.last_order_at, traits.c.order_count,
+                                 lifecycle, now)
+    result = session.execute(
+        update(traits).where(traits.c.corp_id == corp_id)
+        .values(recency_score=scores.recency, frequency_score=scores.frequency, monetary_score=scores.monetary,
+                rfm_class=scores.rfm_class, lifecycle_stage=stage, scores_refreshed_at=now, updated_at=now)
+    )
+    return result.rowcount
+
+
+def corp_settings(session: Session, corp_id: int) -> CorpTraitSettings | None:
+    return session.get(CorpTraitSettings, corp_id)
+
+
+def ensure_corp_settings(session: Session, corp_id: int, now: datetime) -> CorpTraitSettings:
+    """The corp's settings row, created with the defaults on first use (race-safe)."""
+    session.execute(
+        dialect_insert(session, CorpTraitSettings.__table__)
+        .values(corp_id=corp_id, new_days=30, active_days=90, lost_days=365, rfm_thresholds={}, value_model={},
+                updated_at=now)
+        .on_conflict_do_nothing(index_elements=["corp_id"])
+    )
+    settings = session.get(CorpTraitSettings, corp_id)
+    assert settings is not None
+    return settings
+
+
+def corp_ids_with_customers(session: Session) -> list[int]:
+    """Every corp that has at least one customer (the daily refresh visits these)."""
+    return list(session.scalars(select(customers.c.corp_id).distinct().order_by(customers.c.corp_id)))
+
+
+def customer_trait(session: Session, principal: Principal, customer_id: int) -> CustomerTrait | None:
+    """The traits of a customer the principal may see."""
+    visible = scoped(select(Customer.id), Customer, principal).where(Customer.id == customer_id)
+    return session.scalars(
+        select(CustomerTrait).where(CustomerTrait.corp_id == principal.corp_id,
+                                    CustomerTrait.customer_id.in_(visible.scalar_subquery()))
+    ).one_or_none()
+
+
+def write_value_predictions(session: Session, corp_id: int, rows: list[dict[str, Any]], now: datetime) -> None:
+    """Store the predicted value of each ``{"customer_id", …}`` row (executemany)."""
+    if not rows:
+        return
+    session.execute(
+        update(traits)
+        .where(traits.c.corp_id == corp_id, traits.c.customer_id == bindparam("b_customer_id"))
+        .values(probability_alive=bindparam("b_probability_alive"),
+                expected_purchases_90d=bindparam("b_expected_purchases"),
+                expected_average_spend=bindparam("b_expected_average_spend"),
+                predicted_value_90d=bindparam("b_predicted_value"), updated_at=now)
+        .execution_options(synchronize_session=False),
+        [{f"b_{key}": value for key, value in row.items()} for row in rows],
+    )
+
+
+def clear_value_predictions(session: Session, corp_id: int, now: datetime) -> None:
+    """Forget every prediction of the corp (before writing a new fit, so non-buyers carry none)."""
+    session.execute(
+        update(traits).where(traits.c.corp_id == corp_id, traits.c.probability_alive.is_not(None))
+        .values(probability_alive=None, expected_purchases_90d=None, expected_average_spend=None,
+                predicted_value_90d=None, updated_at=now)
+    )
+
+
+def corp_has_rule_tags(session: Session, corp_id: int) -> bool:
+    """Whether the corp has a live rule tag (only then do trait changes concern tags)."""
+    from siyu.models.tag import Tag
+
+    return session.scalar(
+        select(Tag.id).where(Tag.corp_id == corp_id, Tag.kind == "rule", Tag.deleted_at.is_(None)).limit(1)
+    ) is not None

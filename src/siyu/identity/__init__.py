@@ -1,0 +1,1 @@
+"""Customers and their identities: normalisation, rules, resolution, merge and split."""

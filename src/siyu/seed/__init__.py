@@ -1,0 +1,1 @@
+"""Generated brands for the demo, tests and benchmarks (``siyu seed``, ``siyu demo``)."""
