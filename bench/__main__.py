@@ -15,6 +15,8 @@ BENCHMARKS = {
     "wecom-sync": "bench.wecom_sync_bench",
     "identity": "bench.identity_bench",
     "ingest": "bench.ingest_bench",
+    "orders": "bench.order_import_bench",
+    "rfm": "bench.rfm_bench",
 }
 
 

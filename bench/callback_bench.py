@@ -199,6 +199,21 @@ def _measured(server: subprocess.Popen, port: int, requests: list[bytes], rate: 
     return samples, (_cpu_seconds(server.pid) - before) * 1000 / len(requests)
 
 
+def _commit_probe(engine, count: int = 50) -> tuple[float, float]:
+    """p50 and p99 milliseconds of a one-row insert and its commit: what the database's WAL flush
+    costs right now (other work on the same server shows up here first)."""
+    durations = []
+    with engine.connect() as connection:
+        connection.execute(text("CREATE TABLE IF NOT EXISTS commit_probe (n int)"))
+        connection.commit()
+        for n in range(count):
+            started = time.perf_counter()
+            connection.execute(text("INSERT INTO commit_probe VALUES (:n)"), {"n": n})
+            connection.commit()
+            durations.append((time.perf_counter() - started) * 1000)
+    return _percentile(durations, 0.5), _percentile(durations, 0.99)
+
+
 def _percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
@@ -247,6 +262,8 @@ def main(argv: list[str]) -> int:
         engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
         print(describe_machine())
         print(describe_database(engine))
+        probe = _commit_probe(engine)
+        print(f"commit probe before the run: p50 {probe[0]:.2f} ms, p99 {probe[1]:.2f} ms per one-row commit")
         print(f"siyu serve (1 uvicorn process) on {base_url}; load: open loop at {options.rate:.0f}/s for "
               f"{options.seconds:.0f} s per phase, up to {MAX_CONNECTIONS} keep-alive connections")
         count = int(options.rate * options.seconds)
@@ -261,6 +278,8 @@ def main(argv: list[str]) -> int:
         print(callbacks.line() + f"; server CPU {callback_cpu:.2f} ms/request")
         print(f"ratio callback/healthz: p50 {callbacks.p50_ms / reference.p50_ms:.2f}×, "
               f"p99 {callbacks.p99_ms / reference.p99_ms:.2f}×")
+        probe = _commit_probe(engine)
+        print(f"commit probe after the run: p50 {probe[0]:.2f} ms, p99 {probe[1]:.2f} ms per one-row commit")
         from siyu.models import Job, WeComCallback
 
         with engine.connect() as connection:

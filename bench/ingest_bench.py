@@ -227,9 +227,10 @@ async def _closed_loop(port: int, bodies: Bodies, clients: int, seconds: float, 
 def _reference_inserts(engine, corp_id: int, source_id: int, bodies: Bodies, connections: int,
                        seconds: float) -> tuple[int, float]:
     """The same durable work without HTTP: per body one batch INSERT, one job INSERT, one COMMIT."""
+    from sqlalchemy.orm import Session
+
     from siyu.kit.jobs import enqueue
     from siyu.models import IngestBatch
-    from sqlalchemy.orm import Session
 
     lock = threading.Lock()
     done = [0]
@@ -268,35 +269,44 @@ def _percentile(values: list[float], fraction: float) -> float:
 
 
 def _expansion(url: str, engine, workers: int, seconds: float) -> tuple[int, int, float]:
-    """Run ``siyu worker`` processes on the stored batches for ``seconds`` (or until done);
-    returns (events inserted, batches expanded, elapsed seconds)."""
+    """Run ``siyu worker`` processes on the stored batches for ``seconds`` (or until done), timed
+    from the first expanded batch so that the processes' start-up is not counted; returns (events
+    inserted, batches expanded, elapsed seconds) over that window."""
     from siyu.models import Event, IngestBatch
 
     env = {**os.environ, "SIYU_DATABASE_URL": url, "SIYU_SECRET_KEY": SECRET_KEY, "SIYU_LOG_LEVEL": "warning",
            "SIYU_WORKER_IDLE_SECONDS": "0.05"}
     pending = select(func.count()).select_from(IngestBatch).where(IngestBatch.status == "received")
-    started = time.perf_counter()
+    processed = select(func.count()).select_from(IngestBatch).where(IngestBatch.status == "processed")
+    events = select(func.count()).select_from(Event)
     processes = [subprocess.Popen([str(Path(sys.executable).parent / "siyu"), "worker"], env=env,
                                   stdout=subprocess.DEVNULL) for _ in range(workers)]
     try:
+        deadline = time.perf_counter() + 120
+        while _count(engine, processed) == 0:
+            if time.perf_counter() > deadline:
+                raise RuntimeError("no batch was expanded within two minutes")
+            time.sleep(0.05)
+        started, events_before, batches_before = time.perf_counter(), _count(engine, events), _count(engine, processed)
         while time.perf_counter() - started < seconds and _count(engine, pending) > 0:
-            time.sleep(0.5)
+            time.sleep(0.25)
+        elapsed = time.perf_counter() - started
+        events_after, batches_after = _count(engine, events), _count(engine, processed)
     finally:
         for process in processes:
             process.terminate()
         for process in processes:
             process.wait(timeout=60)
-    elapsed = time.perf_counter() - started
-    processed = _count(engine, select(func.count()).select_from(IngestBatch).where(IngestBatch.status == "processed"))
-    return _count(engine, select(func.count()).select_from(Event)), processed, elapsed
+    return events_after - events_before, batches_after - batches_before, elapsed
 
 
 def _reference_expansion(engine, bodies: Bodies, count: int, corp_id: int, source_id: int) -> tuple[int, float]:
     """Parse the same bodies and insert their events (dedupe on message id, no identity work) into
     a scratch copy of the event table, one transaction per body."""
+    from sqlalchemy.orm import Session
+
     from siyu.ingest.expansion import event_time
     from siyu.kit.db import dialect_insert
-    from sqlalchemy.orm import Session
 
     with engine.begin() as connection:
         connection.exec_driver_sql("CREATE TABLE bench_event_reference (LIKE event INCLUDING ALL)")

@@ -13,15 +13,16 @@ deterministically. For each database a throwaway database is migrated, a corp co
 
 References on the same rows in the same process (the house rule):
 
-* ``upsert``: the customer phase's database work alone — the same contacts, built from an identical
-  emulator seeded in this process, written with ``contacts_bulk.upsert_contacts`` in the same
-  1 000-row transactions, with no HTTP, JSON or validation;
-* ``insert``: the floor — plain multi-row INSERTs of the same customers, identities and relations
-  (no lookups, no conflict handling), 1 000 contacts per transaction.
+* ``upsert``: the customer phase's database work alone — the same contacts, built from the emulator
+  state seeded in this process (the served emulator is a fork of it), written with
+  ``contacts_bulk.upsert_contacts`` in the same 1 000-row transactions, with no HTTP, JSON or
+  validation;
+* ``insert``: the floor — plain INSERTs of the same customers, identities and relations (no lookups,
+  no conflict handling, no relation tags), 1 000 contacts per transaction.
 
-The client's rate limiter is lifted for the measurement (its default, 6 000 calls a minute, would
-cap the customer phase at 100 pages a second — 10 000 customers a second — above what either
-database absorbs here; the figure is printed for reference).
+Every run is checked against the emulator (customers, relations, staff, group members). The client's
+rate limiter is lifted for the measurement: its default, 6 000 calls a minute, would cap the customer
+phase at 100 pages a second — 10 000 customers a second — above what either database absorbs here.
 """
 
 from __future__ import annotations

@@ -12,7 +12,16 @@ from sqlalchemy.orm import Session
 
 from siyu.kit.security import hash_password
 from siyu.models import (
-    Corp, Customer, Department, DepartmentKind, Identity, Order, Relation, Role, Staff, User,
+    Corp,
+    Customer,
+    Department,
+    DepartmentKind,
+    Identity,
+    Order,
+    Relation,
+    Role,
+    Staff,
+    User,
 )
 
 PASSWORD = "correct-horse-42"

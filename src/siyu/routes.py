@@ -15,9 +15,9 @@ from siyu.ingest import endpoints as ingest_endpoints
 from siyu.ingest import views as ingest_views
 from siyu.jobs import endpoints as jobs_endpoints
 from siyu.jobs import views as jobs_views
-from siyu.org import endpoints as org_endpoints
 from siyu.order import endpoints as order_endpoints
 from siyu.order import views as order_views
+from siyu.org import endpoints as org_endpoints
 from siyu.org import views as org_views
 from siyu.tag import endpoints as tag_endpoints
 from siyu.wecom import endpoints as wecom_endpoints

@@ -123,9 +123,12 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium():
-    """Debian's chromium, headless, driven by Playwright (never a downloaded browser build)."""
+    """Debian's chromium, headless, driven by Playwright (never a downloaded browser build).
+
+    Module-scoped: Playwright's sync API keeps an event loop running in the main thread while it is
+    open, which would break later tests that call ``asyncio.run``; closing it per module ends it."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

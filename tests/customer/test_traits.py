@@ -166,3 +166,54 @@ def test_recompute_corp_covers_every_customer_in_one_statement(database, clock):
             ids[1]: (1, Decimal("5.00"), "lost", ["pos"]),
             ids[2]: (0, Decimal("0.00"), "prospect", []),
         }
+
+
+def test_unchanged_traits_are_not_rewritten(database, clock):
+    # given a buyer whose traits were computed an hour ago
+    start = clock.now()
+    with database.session() as session:
+        corp = make_trait_corp(session)
+        buyer = add_customer(session, corp.corp_id)
+        add_order(session, corp.corp_id, buyer, start - timedelta(days=3), "40.00")
+        mark_customers_changed(session, corp.corp_id, [buyer])
+    clock.advance(timedelta(hours=1))
+    # when they are marked again without any change, and then after a new order
+    with database.session() as session:
+        mark_customers_changed(session, corp.corp_id, [buyer])
+        unchanged = _trait(session, buyer).updated_at
+        add_order(session, corp.corp_id, buyer, clock.now(), "10.00")
+        mark_customers_changed(session, corp.corp_id, [buyer])
+        changed = _trait(session, buyer).updated_at
+    # then only the change touched the row
+    assert (unchanged, changed) == (start, start + timedelta(hours=1))
+
+
+def test_concurrent_orders_of_one_customer_both_count(database, clock):
+    # given a buyer, and a first transaction that added an order and marked them, not yet committed
+    import threading
+
+    with database.session() as session:
+        corp = make_trait_corp(session)
+        buyer = add_customer(session, corp.corp_id)
+    first = database.session_factory()
+    add_order(first, corp.corp_id, buyer, clock.now(), "10.00")
+    mark_customers_changed(first, corp.corp_id, [buyer])
+
+    # when a second transaction adds another order and marks the same buyer meanwhile
+    def second() -> None:
+        with database.session(immediate=True) as session:
+            add_order(session, corp.corp_id, buyer, clock.now(), "20.00")
+            mark_customers_changed(session, corp.corp_id, [buyer])
+
+    worker = threading.Thread(target=second)
+    worker.start()
+    worker.join(timeout=0.5)
+    # then it waits for the first (row lock on PostgreSQL, the write lock on SQLite) …
+    assert worker.is_alive()
+    first.commit()
+    first.close()
+    worker.join(timeout=30)
+    # … and its traits count both orders
+    with database.session() as session:
+        trait = _trait(session, buyer)
+        assert (trait.order_count, trait.total_spend) == (2, Decimal("30.00"))

@@ -78,8 +78,6 @@ def test_the_refresh_job_scores_the_corp(database, clock):
         for _ in range(3):
             add_order(session, corp.corp_id, big, clock.now() - timedelta(days=1), "50.00")
         recompute_corp(session, corp.corp_id)
-        from siyu.kit.jobs import enqueue
-
         enqueue(session, "traits.refresh_scores", {"corp_id": corp.corp_id}, clock=clock)
     # when the worker runs it
     Worker(database, clock=clock, worker_id="w", lease_seconds=30).run_once()

@@ -197,3 +197,23 @@ def test_lifecycle_stage_at_its_boundaries(database, clock):
         settings.new_days, settings.active_days, settings.lost_days = 7, 14, 60
     stages = {days: _stage_after(database, clock, corp.corp_id, customer, start, days) for days in (6, 7, 14, 15, 60, 61)}
     assert stages == {6: "new", 7: "active", 14: "active", 15: "dormant", 60: "dormant", 61: "lost"}
+
+
+def test_the_full_recompute_agrees_with_incremental_maintenance(database, clock):
+    # given the population kept incrementally (each customer marked, then the daily refresh)
+    corp_id, ids = _population(database, clock)
+    with database.session() as session:
+        session.execute(CustomerTrait.__table__.delete())
+        mark_customers_changed(session, corp_id, ids.values())
+        refresh_scores(session, corp_id)
+    columns = [c for c in CustomerTrait.__table__.columns if c.name not in ("updated_at", "scores_refreshed_at")]
+    with database.session() as session:
+        incremental = sorted(session.execute(select(*columns)).all())
+    # when the full recompute rewrites every row in one pass (at the same moment: c9 is exactly 90
+    # days from its last order, an "active" that one more second would make "dormant")
+    with database.session() as session:
+        recompute_corp(session, corp_id)
+    # then every trait is the same
+    with database.session() as session:
+        assert sorted(session.execute(select(*columns)).all()) == incremental
+        assert {t.scores_refreshed_at for t in session.scalars(select(CustomerTrait))} == {clock.now()}

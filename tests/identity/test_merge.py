@@ -231,3 +231,43 @@ def test_a_manual_merge_that_would_break_a_cap_is_refused_and_changes_nothing(da
     assert (refused.value.message_key, refused.value.field, refused.value.params["kind"]) == (
         "error.merge_exceeds_cap", "merged_id", "unionid")
     assert snapshot(database) == before
+
+
+def _customer_with_order(database, corp_id, clock, pair: tuple[str, str], order_no: str) -> tuple[int, int]:
+    customer = make_customer(database, corp_id, pair)
+    with database.session() as session:
+        order = Order(corp_id=corp_id, customer_id=customer, platform="pos", order_no=order_no,
+                      amount=Decimal("10.00"), paid_at=clock.now())
+        session.add(order)
+        session.flush()
+        return customer, order.id
+
+
+def test_merges_of_one_batch_each_record_their_own_rows_and_chains_keep_their_order(database, clock, brand):
+    # given two unrelated pairs of customers, and a chain of three, each customer with one order
+    corp_id = brand[0].corp_id
+    a1, a1_order = _customer_with_order(database, corp_id, clock, ("phone", "13900000001"), "A1")
+    b1, b1_order = _customer_with_order(database, corp_id, clock, ("member_no", "M1"), "B1")
+    a2, a2_order = _customer_with_order(database, corp_id, clock, ("phone", "13900000002"), "A2")
+    b2, b2_order = _customer_with_order(database, corp_id, clock, ("member_no", "M2"), "B2")
+    x, x_order = _customer_with_order(database, corp_id, clock, ("phone", "13900000003"), "X")
+    y, y_order = _customer_with_order(database, corp_id, clock, ("member_no", "M3"), "Y")
+    z, _ = _customer_with_order(database, corp_id, clock, ("unionid", "u3"), "Z")
+
+    # when one batch links each pair, then y into x, then x into z
+    outcome = resolve(database, corp_id, clock,
+                      claim(("phone", "13900000001"), ("member_no", "M1")),
+                      claim(("phone", "13900000002"), ("member_no", "M2")),
+                      claim(("phone", "13900000003"), ("member_no", "M3")),
+                      claim(("unionid", "u3"), ("phone", "13900000003")))
+
+    # then every merge lists exactly its merged customer's rows — x's merge carries y's order too
+    assert outcome.customer_ids == [a1, a2, z, z]
+    with database.session() as session:
+        records = session.scalars(select(CustomerMerge).where(CustomerMerge.id.in_(outcome.merge_ids))
+                                  .order_by(CustomerMerge.id)).all()
+        moved = {(m.survivor_id, m.merged_id): m.moved["customer_order"] for m in records}
+    assert moved == {(a1, b1): [b1_order], (a2, b2): [b2_order], (x, y): [y_order],
+                     (z, x): sorted([x_order, y_order])}
+    assert [_owner(database, Order, o) for o in (a1_order, b1_order, a2_order, b2_order, x_order, y_order)] == [
+        a1, a1, a2, a2, z, z]

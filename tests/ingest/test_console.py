@@ -9,10 +9,10 @@ from collections.abc import Callable, Iterator
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
-
-from siyu.models import IngestSource
 from tests.factories import login
 from tests.ingest.conftest import make_source
+
+from siyu.models import IngestSource
 
 
 @pytest.fixture

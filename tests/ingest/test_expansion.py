@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import select
+from tests.ingest.conftest import customer, events, identities_of, make_source
 
 from siyu.kit.jobs import Worker, enqueue
 from siyu.models import Customer, CustomerMerge, Event, IngestBatch, IngestSource, Job, JobStatus, Order
-from tests.ingest.conftest import customer, events, identities_of, make_source
 
 
 def _send(client, source, *messages, **extra):
@@ -144,8 +144,12 @@ def test_expanding_a_batch_again_changes_nothing(client, database, clock, source
     assert [e.message_id for e in events(database)] == ["1"]
 
 
-def test_last_event_time_never_moves_back(client, database, clock, source, expand):
-    # given two batches, the later one expanded first (jobs of several workers finish in any order)
+def test_last_event_time_never_moves_back(client, database, clock, source, expand, monkeypatch):
+    # given two batches, the later one expanded first (jobs of several workers finish in any order;
+    # each job alone, as when other workers hold its neighbours)
+    from siyu.ingest import tasks
+
+    monkeypatch.setattr(tasks, "SIBLINGS", 0)
     _send(client, source, {"type": "track", "event": "A", "userId": "u", "messageId": "1"})
     first = clock.now()
     clock.advance(60)
@@ -211,3 +215,26 @@ def test_one_job_takes_waiting_batches_along_and_a_bad_one_fails_alone(client, d
     # and the other batches' own jobs find nothing left to do
     assert expand() == 2
     assert [e.name for e in events(database)] == ["A", "B", "C"]
+
+
+def test_a_batch_another_worker_holds_is_looked_at_again_later(client, database, clock, source, expand, monkeypatch):
+    # given a batch whose row another worker has locked (it took the batch along with its own)
+    from siyu.ingest import repository
+
+    _send(client, source, {"type": "track", "event": "A", "userId": "u", "messageId": "1"})
+    locked = repository.batch_to_expand
+    monkeypatch.setattr(repository, "batch_to_expand", lambda session, batch_id: None)
+
+    # when its job runs, it neither waits nor gives up: it completes and asks to look again in 5 s
+    expand()
+    with database.session() as session:
+        jobs = session.execute(select(Job.status, Job.due_at).order_by(Job.id)).all()
+        status = session.scalars(select(IngestBatch.status)).one()
+    assert jobs == [(JobStatus.done, clock.now()), (JobStatus.queued, clock.now() + timedelta(seconds=5))]
+    assert (status, events(database)) == ("received", [])
+
+    # then, once the other worker let go without expanding it, the second look expands it
+    monkeypatch.setattr(repository, "batch_to_expand", locked)
+    clock.advance(timedelta(seconds=5))
+    assert expand() == 1
+    assert [e.name for e in events(database)] == ["A"]

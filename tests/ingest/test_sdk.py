@@ -12,9 +12,9 @@ import segment.analytics as segment_analytics
 from rudderstack.analytics import Client as RudderClient
 from segment.analytics import Client as SegmentClient
 from sqlalchemy import select
+from tests.ingest.conftest import count, customer, events, identities_of, stored_nothing
 
 from siyu.models import Customer, IngestBatch, IngestSource, Job, JobStatus
-from tests.ingest.conftest import count, customer, events, identities_of, stored_nothing
 
 T1 = datetime(2026, 3, 1, 10, 0, 0, tzinfo=UTC)
 T2 = datetime(2026, 3, 1, 10, 5, 0, tzinfo=UTC)

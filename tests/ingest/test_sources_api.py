@@ -6,9 +6,9 @@ from __future__ import annotations
 import hashlib
 
 from sqlalchemy import select
+from tests.auth.bearer import bearer
 
 from siyu.models import IngestSource
-from tests.auth.bearer import bearer
 
 API = "/api/v1/ingest/sources"
 

@@ -10,10 +10,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select, update
+from tests.ingest.conftest import count, events, make_source, stored_nothing
 
 from siyu.ingest.payload import BATCH_LIMIT, EVENT_LIMIT
 from siyu.models import IngestBatch, IngestSource
-from tests.ingest.conftest import count, events, make_source, stored_nothing
 
 
 def _track(n: int = 0, **fields) -> dict:

@@ -29,3 +29,7 @@ def console(app, brand):
     yield open_as
     for client in clients:
         client.__exit__(None, None, None)
+
+
+# the browser fixtures of the console tests (Debian's chromium, the app served by uvicorn)
+from tests.console.conftest import chromium, live_server, page, seeded  # noqa: E402, F401

@@ -5,7 +5,7 @@ a POS layout — as CSV (GBK or UTF-8 with a BOM) or as XLSX written with openpy
 from __future__ import annotations
 
 import csv
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 

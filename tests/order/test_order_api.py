@@ -84,6 +84,7 @@ def test_a_list_of_orders_in_one_request(client, database, alpha):
     ([_order(), _order(order_no="")], "orders.1.order_no"),
     ([_order(order_no=f"P{n}") for n in range(501)], "orders"),
     ([], "orders"),
+    ({"orders": [_order()], "shop": "x"}, "shop"),
 ])
 def test_malformed_orders_are_refused_naming_the_field_and_nothing_is_written(client, database, alpha, body,
                                                                                field):

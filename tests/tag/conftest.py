@@ -10,6 +10,7 @@ from siyu.kit.settings import get_settings
 from siyu.kit.tenancy import Principal
 from siyu.models import Job, JobStatus, Role
 from tests.auth.bearer import bearer
+from tests.integrations.wecom.conftest import wecom_emulator, wecom_emulator_factory  # noqa: F401 — fixtures
 
 
 @pytest.fixture

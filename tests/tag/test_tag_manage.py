@@ -28,8 +28,7 @@ def test_groups_kept_in_siyu_only_may_repeat_names(client, database, brand, admi
 
 
 def test_tag_groups_and_tags_crud(client, database, brand, admin_headers):
-    # given an admin
-    corp, _ = brand
+    # given an admin of the brand
     # when a group is created with two tags
     created = client.post(f"{API}/tag-groups", headers=admin_headers, json={
         "name": "会员等级", "order": 5, "tags": [{"name": "金卡", "order": 2}, {"name": "银卡", "order": 1}]})

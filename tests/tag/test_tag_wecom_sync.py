@@ -8,11 +8,29 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select
 
 from siyu.kit.tenancy import Principal
-from siyu.models import Customer, OutboxMessage, OutboxStatus, Relation, Role, Staff, Tag, TagGroup, WeComConnection
-from siyu.tag.manage import TagDraft, apply_channel_tags, create_group, create_tag, delete_tag, tag_customer, \
-    untag_customer, update_group, update_tag
+from siyu.models import (
+    Customer,
+    OutboxMessage,
+    OutboxStatus,
+    Relation,
+    Role,
+    Staff,
+    Tag,
+    TagGroup,
+    WeComConnection,
+)
+from siyu.tag.manage import (
+    TagDraft,
+    apply_channel_tags,
+    create_group,
+    create_tag,
+    delete_tag,
+    tag_customer,
+    untag_customer,
+    update_group,
+    update_tag,
+)
 from siyu.tag.wecom_sync import NotYetInWeCom, resolve_tags
-from tests.integrations.wecom.conftest import wecom_emulator, wecom_emulator_factory  # noqa: F401
 from tests.tag.conftest import principal
 
 API = "/api/v1"
@@ -119,8 +137,8 @@ def _system(corp_id: int) -> Principal:
 def _linked_customer(session, corp_id: int, emulator) -> tuple[int, str, str]:
     """A siyu customer and staff member mirroring the first follow of the emulator's population."""
     wecom_corp = emulator.state.corp(emulator.corp_id)
-    contact = sorted(wecom_corp.customers.values(), key=lambda c: c.external_userid)[0]
-    follow = sorted(contact.follows.values(), key=lambda f: f.userid)[0]
+    contact = min(wecom_corp.customers.values(), key=lambda c: c.external_userid)
+    follow = min(contact.follows.values(), key=lambda f: f.userid)
     staff = Staff(corp_id=corp_id, userid=follow.userid, name="导购")
     customer = Customer(corp_id=corp_id, name="客户")
     session.add_all([staff, customer])
@@ -175,7 +193,7 @@ def test_a_refusal_by_wecom_fails_the_message_and_changes_nothing(database, cloc
     wecom_corp = wecom_emulator.state.corp(wecom_emulator.corp_id)
     with database.session() as session:
         corp_id = wecom_emulator.connect(session, secret_key=settings.secret_key)
-        customer, userid, external_userid = _linked_customer(session, corp_id, wecom_emulator)
+        customer, _, _ = _linked_customer(session, corp_id, wecom_emulator)
         relation = session.scalars(select(Relation).where(Relation.customer_id == customer)).one()
         relation.external_userid = "wmUNKNOWNCONTACT"
         actor = _system(corp_id)

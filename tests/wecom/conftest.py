@@ -10,7 +10,6 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from siyu.models import WeComCallback
-
 from tests.factories import login
 from tests.integrations.wecom.conftest import wecom_emulator, wecom_emulator_factory  # noqa: F401 — fixtures
 from tests.integrations.wecom.delivery import connect, encrypted, event

@@ -18,10 +18,8 @@ import siyu.customer.repository  # noqa: F401
 from siyu.kit.tenancy import Principal, scoped
 from siyu.models.corp import Corp
 from siyu.models.customer import Customer
-from siyu.models.order import Order
+from siyu.models.order import PURCHASE_STATUSES, Order
 
-#: Order statuses that are purchases (refunded and cancelled orders are not).
-PURCHASE_STATUSES = ("paid",)
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 
 

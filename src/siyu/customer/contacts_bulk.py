@@ -19,7 +19,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime
-
 from typing import Any
 
 from sqlalchemy import ARRAY, Table, and_, any_, bindparam, delete, func, select, text, update

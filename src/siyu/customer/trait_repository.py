@@ -13,16 +13,37 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
-    BigInteger, ColumnElement, Select, and_, any_, bindparam, case, delete, func, literal, literal_column,
-    select, update,
+    BigInteger,
+    ColumnElement,
+    Select,
+    Text,
+    and_,
+    any_,
+    bindparam,
+    case,
+    cast,
+    delete,
+    distinct,
+    func,
+    literal,
+    literal_column,
+    select,
+    text,
+    true,
+    tuple_,
+    update,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 # Importing the domain repository registers the data-scope rule of Customer.
 import siyu.customer.repository  # noqa: F401
 from siyu.customer.trait_scores import (
-    COUNTED_STATUSES, LifecycleThresholds, RfmThresholds, lifecycle_expression, score_expressions,
+    COUNTED_STATUSES,
+    LifecycleThresholds,
+    RfmThresholds,
+    lifecycle_expression,
+    score_expressions,
 )
 from siyu.kit.db import dialect_insert
 from siyu.kit.tenancy import Principal, scoped
@@ -54,7 +75,7 @@ def _order_filter(session: Session, corp_id: int, customer_ids: Sequence[int] | 
 
 def _favourite(column: ColumnElement, where: list[ColumnElement], name: str):
     """The most frequent non-null ``column`` among counted orders; ties go to the smallest value
-    (the rule of PostgreSQL's ``mode()`` and DuckDB's, so the benchmark reference agrees)."""
+    (the rule of PostgreSQL's ``mode()``, which the PostgreSQL statement uses instead)."""
     ranked = (
         select(orders.c.customer_id, column.label("value"),
                func.row_number().over(partition_by=orders.c.customer_id,
@@ -66,8 +87,8 @@ def _favourite(column: ColumnElement, where: list[ColumnElement], name: str):
     return select(ranked.c.customer_id, ranked.c.value).where(ranked.c.rank == 1).subquery(name)
 
 
-def _channels(session: Session, where: list[ColumnElement]):
-    """The sorted distinct platforms of each customer's counted orders, as a JSON array."""
+def _channels(where: list[ColumnElement]):
+    """The sorted distinct platforms of each customer's counted orders, as a JSON array (SQLite)."""
     platforms = (
         select(orders.c.customer_id, orders.c.platform)
         .where(*where, orders.c.status.in_(COUNTED_STATUSES))
@@ -75,69 +96,89 @@ def _channels(session: Session, where: list[ColumnElement]):
         .order_by(orders.c.customer_id, orders.c.platform)
         .subquery("platforms")
     )
-    if _is_postgresql(session):
-        channels = func.json_agg(aggregate_order_by(platforms.c.platform, platforms.c.platform))
-    else:
-        # SQLite aggregates in the order rows arrive, which is the subquery's order.
-        channels = func.json_group_array(platforms.c.platform)
-    return (select(platforms.c.customer_id, channels.label("channels"))
+    # SQLite aggregates in the order rows arrive, which is the subquery's order.
+    return (select(platforms.c.customer_id, func.json_group_array(platforms.c.platform).label("channels"))
             .group_by(platforms.c.customer_id).subquery("channels"))
 
 
-def aggregates_select(session: Session, corp_id: int, customer_ids: Sequence[int] | None, *,
-                      lifecycle: LifecycleThresholds, thresholds: RfmThresholds | None, now: datetime) -> Select:
-    """One row per live customer of ``customer_ids`` (every customer of the corp with ``None``):
-    the order aggregates, the lifecycle stage and the scores against the stored cut points."""
+def _totals_columns(counted: ColumnElement) -> list[ColumnElement]:
+    return [
+        func.min(case((counted, orders.c.paid_at))).label("first_order_at"),
+        func.max(case((counted, orders.c.paid_at))).label("last_order_at"),
+        func.count(case((counted, 1))).label("order_count"),
+        func.sum(case((counted, orders.c.amount - orders.c.refund_amount))).label("total_spend"),
+        func.sum(orders.c.refund_amount).label("refund_total"),
+    ]
+
+
+def order_aggregates(session: Session, corp_id: int, customer_ids: Sequence[int] | None):
+    """A subquery of one row per customer with orders: first/last order, count and spend of counted
+    orders, refunds, favourite category and store, and the platforms bought on (JSON array).
+
+    PostgreSQL computes it in one pass over the orders (``mode()`` and ``array_agg(DISTINCT …)`` in
+    the same GROUP BY); SQLite, which has neither, ranks the favourites with window functions. Both
+    give the same answers, ties included."""
     where = _order_filter(session, corp_id, customer_ids)
     counted = orders.c.status.in_(COUNTED_STATUSES)
-    totals = (
-        select(
-            orders.c.customer_id,
-            func.min(case((counted, orders.c.paid_at))).label("first_order_at"),
-            func.max(case((counted, orders.c.paid_at))).label("last_order_at"),
-            func.count(case((counted, 1))).label("order_count"),
-            func.sum(case((counted, orders.c.amount - orders.c.refund_amount))).label("total_spend"),
-            func.sum(orders.c.refund_amount).label("refund_total"),
+    if _is_postgresql(session):
+        return (
+            select(
+                orders.c.customer_id, *_totals_columns(counted),
+                func.mode().within_group(orders.c.category).filter(counted).label("favourite_category"),
+                func.mode().within_group(orders.c.store_id).filter(counted).label("favourite_store_id"),
+                func.to_json(func.array_agg(distinct(orders.c.platform)).filter(counted)).label("channels"),
+            )
+            .where(*where).group_by(orders.c.customer_id).subquery("aggregates")
         )
-        .where(*where)
-        .group_by(orders.c.customer_id)
-        .subquery("totals")
-    )
+    totals = select(orders.c.customer_id, *_totals_columns(counted)).where(*where) \
+        .group_by(orders.c.customer_id).subquery("totals")
     category = _favourite(orders.c.category, where, "favourite_category")
     store = _favourite(orders.c.store_id, where, "favourite_store")
-    channels = _channels(session, where)
+    channels = _channels(where)
+    return (
+        select(totals, category.c.value.label("favourite_category"), store.c.value.label("favourite_store_id"),
+               channels.c.channels)
+        .select_from(totals.outerjoin(category, category.c.customer_id == totals.c.customer_id)
+                     .outerjoin(store, store.c.customer_id == totals.c.customer_id)
+                     .outerjoin(channels, channels.c.customer_id == totals.c.customer_id))
+        .subquery("aggregates")
+    )
+
+
+def aggregates_select(session: Session, corp_id: int, customer_ids: Sequence[int] | None, *,
+                      lifecycle: LifecycleThresholds | None, thresholds: RfmThresholds | None,
+                      now: datetime) -> Select:
+    """One row per live customer of ``customer_ids`` (every customer of the corp with ``None``):
+    the order aggregates and, with ``lifecycle``, the lifecycle stage and the scores against the
+    stored cut points (without it, the row the full recompute stages before measuring them)."""
+    totals = order_aggregates(session, corp_id, customer_ids)
     order_count = func.coalesce(totals.c.order_count, 0)
     total_spend = func.coalesce(func.round(totals.c.total_spend, 2), 0)
     average_spend = case((order_count > 0, func.round(totals.c.total_spend / order_count, 2)), else_=0)
     empty = literal_column("'[]'::json") if _is_postgresql(session) else literal_column("'[]'")
-    scores = score_expressions(totals.c.last_order_at, order_count, total_spend, thresholds, now)
-    stage = lifecycle_expression(totals.c.first_order_at, totals.c.last_order_at, order_count, lifecycle, now)
+    columns = [
+        customers.c.id.label("customer_id"),
+        customers.c.corp_id,
+        totals.c.first_order_at,
+        totals.c.last_order_at,
+        order_count.label("order_count"),
+        total_spend.label("total_spend"),
+        average_spend.label("average_spend"),
+        func.coalesce(func.round(totals.c.refund_total, 2), 0).label("refund_total"),
+        totals.c.favourite_category,
+        totals.c.favourite_store_id,
+        func.coalesce(totals.c.channels, empty).label("channels"),
+    ]
+    if lifecycle is not None:
+        scores = score_expressions(totals.c.last_order_at, order_count, total_spend, thresholds, now)
+        stage = lifecycle_expression(totals.c.first_order_at, totals.c.last_order_at, order_count, lifecycle, now)
+        columns += [scores.recency.label("recency_score"), scores.frequency.label("frequency_score"),
+                    scores.monetary.label("monetary_score"), scores.rfm_class.label("rfm_class"),
+                    stage.label("lifecycle_stage"), literal(now, traits.c.updated_at.type).label("updated_at"),
+                    literal(now, traits.c.scores_refreshed_at.type).label("scores_refreshed_at")]
     statement = (
-        select(
-            customers.c.id.label("customer_id"),
-            customers.c.corp_id,
-            totals.c.first_order_at,
-            totals.c.last_order_at,
-            order_count.label("order_count"),
-            total_spend.label("total_spend"),
-            average_spend.label("average_spend"),
-            func.coalesce(func.round(totals.c.refund_total, 2), 0).label("refund_total"),
-            category.c.value.label("favourite_category"),
-            store.c.value.label("favourite_store_id"),
-            func.coalesce(channels.c.channels, empty).label("channels"),
-            scores.recency.label("recency_score"),
-            scores.frequency.label("frequency_score"),
-            scores.monetary.label("monetary_score"),
-            scores.rfm_class.label("rfm_class"),
-            stage.label("lifecycle_stage"),
-            literal(now, traits.c.updated_at.type).label("updated_at"),
-        )
-        .select_from(
-            customers.outerjoin(totals, totals.c.customer_id == customers.c.id)
-            .outerjoin(category, category.c.customer_id == customers.c.id)
-            .outerjoin(store, store.c.customer_id == customers.c.id)
-            .outerjoin(channels, channels.c.customer_id == customers.c.id)
-        )
+        select(*columns)
+        .select_from(customers.outerjoin(totals, totals.c.customer_id == customers.c.id))
         .where(customers.c.corp_id == corp_id, customers.c.merged_into_id.is_(None))
     )
     if customer_ids is not None:
@@ -145,10 +186,30 @@ def aggregates_select(session: Session, corp_id: int, customer_ids: Sequence[int
     return statement
 
 
+def _changed(session: Session, names: Sequence[str], new: Sequence[ColumnElement]) -> ColumnElement:
+    """``(current columns) IS DISTINCT FROM (new values)``: rows whose traits did not change are not
+    rewritten (no dead tuple, no index churn, their ``updated_at`` keeps the time of the last change).
+    JSON has no equality operator on PostgreSQL, so it is compared as text."""
+    def comparable(expression: ColumnElement, name: str) -> ColumnElement:
+        if name == "channels" and _is_postgresql(session):
+            return cast(expression, Text)
+        return expression
+
+    current = tuple_(*(comparable(traits.c[name], name) for name in names))
+    return current.is_distinct_from(tuple_(*(comparable(value, name) for value, name in zip(new, names, strict=True))))
+
+
+#: The columns a change of orders or scores can move (``updated_at`` and the keys are not among them).
+TRAIT_VALUES = (
+    "first_order_at", "last_order_at", "order_count", "total_spend", "average_spend", "refund_total",
+    "favourite_category", "favourite_store_id", "channels", "recency_score", "frequency_score", "monetary_score",
+    "rfm_class", "lifecycle_stage",
+)
+
 AGGREGATE_COLUMNS = (
     "customer_id", "corp_id", "first_order_at", "last_order_at", "order_count", "total_spend", "average_spend",
     "refund_total", "favourite_category", "favourite_store_id", "channels", "recency_score", "frequency_score",
-    "monetary_score", "rfm_class", "lifecycle_stage", "updated_at",
+    "monetary_score", "rfm_class", "lifecycle_stage", "updated_at", "scores_refreshed_at",
 )
 
 
@@ -161,6 +222,7 @@ def upsert_aggregates(session: Session, corp_id: int, customer_ids: Sequence[int
     insert = insert.on_conflict_do_update(
         index_elements=["customer_id"],
         set_={name: insert.excluded[name] for name in AGGREGATE_COLUMNS if name not in ("customer_id", "corp_id")},
+        where=_changed(session, TRAIT_VALUES, [insert.excluded[name] for name in TRAIT_VALUES]),
     )
     session.execute(insert)
     merged = select(customers.c.id).where(customers.c.corp_id == corp_id, customers.c.merged_into_id.is_not(None))
@@ -169,16 +231,46 @@ def upsert_aggregates(session: Session, corp_id: int, customer_ids: Sequence[int
     session.execute(delete(traits).where(traits.c.corp_id == corp_id, traits.c.customer_id.in_(merged)))
 
 
-def buyer_cut_rows(session: Session, corp_id: int, positions: list[int]) -> dict[str, dict[int, Any]]:
+#: Advisory-lock class of trait maintenance (the object is the corp id).
+TRAIT_LOCK_CLASS = 7301
+
+
+def lock_for_customers(session: Session, corp_id: int, customer_ids: Sequence[int]) -> None:
+    """Serialise trait computations of the same customers (PostgreSQL; SQLite has one writer).
+
+    Two transactions adding orders of one customer each compute the aggregates from their own
+    snapshot; without a lock the later commit could store the one that misses the other's order.
+    Locking the customers' rows (in id order, so concurrent callers do not deadlock) makes the
+    second wait, and its next statement sees the first's orders. The shared corp lock lets many
+    such updates run together but waits for a full recompute of the corp, and vice versa."""
+    if not _is_postgresql(session):
+        return
+    session.execute(text("SELECT pg_advisory_xact_lock_shared(:class_id, :corp_id)"),
+                    {"class_id": TRAIT_LOCK_CLASS, "corp_id": corp_id})
+    # key_share=True renders FOR NO KEY UPDATE: it does not block foreign-key checks of new orders.
+    session.execute(select(customers.c.id)
+                    .where(customers.c.corp_id == corp_id, _member(session, customers.c.id, customer_ids))
+                    .order_by(customers.c.id).with_for_update(key_share=True))
+
+
+def lock_for_corp(session: Session, corp_id: int) -> None:
+    """Exclusive trait lock of the corp for a full recompute (waits for in-flight updates)."""
+    if _is_postgresql(session):
+        session.execute(text("SELECT pg_advisory_xact_lock(:class_id, :corp_id)"),
+                        {"class_id": TRAIT_LOCK_CLASS, "corp_id": corp_id})
+
+
+def buyer_cut_rows(session: Session, corp_id: int, positions: list[int], source=traits) -> dict[str, dict[int, Any]]:
     """The values at the 1-based sorted ``positions`` among buyers for each metric, in one scan:
     ``{"recency": {position: last_order_at}, "frequency": {…}, "monetary": {…}}`` where recency is
-    sorted newest first (fewest days since the last order first)."""
-    buyers = and_(traits.c.corp_id == corp_id, traits.c.order_count > 0)
+    sorted newest first (fewest days since the last order first). ``source`` is ``customer_trait``
+    or the full recompute's staging table (same columns)."""
+    buyers = and_(source.c.corp_id == corp_id, source.c.order_count > 0)
     ranked = select(
-        traits.c.last_order_at, traits.c.order_count, traits.c.total_spend,
-        func.row_number().over(order_by=traits.c.last_order_at.desc()).label("r_rank"),
-        func.row_number().over(order_by=traits.c.order_count).label("f_rank"),
-        func.row_number().over(order_by=traits.c.total_spend).label("m_rank"),
+        source.c.last_order_at, source.c.order_count, source.c.total_spend,
+        func.row_number().over(order_by=source.c.last_order_at.desc()).label("r_rank"),
+        func.row_number().over(order_by=source.c.order_count).label("f_rank"),
+        func.row_number().over(order_by=source.c.total_spend).label("m_rank"),
     ).where(buyers).subquery("ranked")
     rows = session.execute(
         select(ranked).where(ranked.c.r_rank.in_(positions) | ranked.c.f_rank.in_(positions)
@@ -192,29 +284,78 @@ def buyer_cut_rows(session: Session, corp_id: int, positions: list[int]) -> dict
     return found
 
 
-def count_buyers(session: Session, corp_id: int) -> int:
-    return session.scalar(select(func.count()).select_from(traits)
-                          .where(traits.c.corp_id == corp_id, traits.c.order_count > 0)) or 0
+def count_buyers(session: Session, corp_id: int, source=traits) -> int:
+    return session.scalar(select(func.count()).select_from(source)
+                          .where(source.c.corp_id == corp_id, source.c.order_count > 0)) or 0
 
 
-def score_sums(session: Session, corp_id: int, thresholds: RfmThresholds, now: datetime) -> tuple[int, int, int]:
+def score_sums(session: Session, corp_id: int, thresholds: RfmThresholds, now: datetime,
+               source=traits) -> tuple[int, int, int]:
     """Sums of the R, F and M scores among buyers under ``thresholds`` (for the exact means)."""
-    scores = score_expressions(traits.c.last_order_at, traits.c.order_count, traits.c.total_spend, thresholds, now)
+    scores = score_expressions(source.c.last_order_at, source.c.order_count, source.c.total_spend, thresholds, now)
     row = session.execute(
         select(func.sum(scores.recency), func.sum(scores.frequency), func.sum(scores.monetary))
-        .where(traits.c.corp_id == corp_id, traits.c.order_count > 0)
+        .where(source.c.corp_id == corp_id, source.c.order_count > 0)
     ).one()
     return int(row[0] or 0), int(row[1] or 0), int(row[2] or 0)
 
 
+#: The staging table of a full recompute: a temporary table, private to the transaction's connection.
+STAGE_TABLE = "customer_trait_stage"
+
+
+def stage_corp_aggregates(session: Session, corp_id: int, now: datetime):
+    """Compute the order aggregates of every live customer of the corp into a temporary table, so
+    the cut points can be measured on them and each trait row is written once, with its scores."""
+    if _is_postgresql(session):
+        # The aggregate pass and the cut points sort millions of rows: the default 4 MB of sort memory
+        # would spill them to disk. Lasts until the transaction ends.
+        session.execute(text("SET LOCAL work_mem = '256MB'"))
+    session.execute(text(f"DROP TABLE IF EXISTS {STAGE_TABLE}"))
+    create = aggregates_select(session, corp_id, None, lifecycle=None, thresholds=None, now=now) \
+        .into(STAGE_TABLE, temporary=True)
+    session.execute(create)
+    return create.table
+
+
+def upsert_from_stage(session: Session, stage, *, lifecycle: LifecycleThresholds, thresholds: RfmThresholds | None,
+                      now: datetime) -> None:
+    """Write every staged row into ``customer_trait`` with its scores and stage, then drop the stage."""
+    scores = score_expressions(stage.c.last_order_at, stage.c.order_count, stage.c.total_spend, thresholds, now)
+    stage_of = lifecycle_expression(stage.c.first_order_at, stage.c.last_order_at, stage.c.order_count, lifecycle, now)
+    source = select(
+        *(stage.c[name] for name in AGGREGATE_COLUMNS[:11]),
+        scores.recency, scores.frequency, scores.monetary, scores.rfm_class, stage_of,
+        literal(now, traits.c.updated_at.type), literal(now, traits.c.scores_refreshed_at.type),
+    ).where(true()).order_by(stage.c.customer_id)  # in key order: the primary key grows at its right edge
+    names = list(AGGREGATE_COLUMNS)
+    insert = dialect_insert(session, traits).from_select(names, source)
+    insert = insert.on_conflict_do_update(
+        index_elements=["customer_id"],
+        set_={name: insert.excluded[name] for name in names if name not in ("customer_id", "corp_id")},
+        where=_changed(session, TRAIT_VALUES, [insert.excluded[name] for name in TRAIT_VALUES]),
+    )
+    session.execute(insert)
+    session.execute(text(f"DROP TABLE {STAGE_TABLE}"))
+
+
+def delete_merged_traits(session: Session, corp_id: int) -> None:
+    """Drop the traits of the corp's customers merged into another."""
+    merged = select(customers.c.id).where(customers.c.corp_id == corp_id, customers.c.merged_into_id.is_not(None))
+    session.execute(delete(traits).where(traits.c.corp_id == corp_id, traits.c.customer_id.in_(merged)))
+
+
 def update_scores(session: Session, corp_id: int, *, lifecycle: LifecycleThresholds,
                   thresholds: RfmThresholds | None, now: datetime) -> int:
-    """Rescore every trait row of the corp in one UPDATE: scores, class and lifecycle stage."""
+    """Rescore every trait row of the corp in one UPDATE: scores, class and lifecycle stage (rows
+    whose values stay the same are left alone). Returns how many rows changed."""
     scores = score_expressions(traits.c.last_order_at, traits.c.order_count, traits.c.total_spend, thresholds, now)
     stage = lifecycle_expression(traits.c.first_order_at, traits.c.last_order_at, traits.c.order_count,
                                  lifecycle, now)
+    new = (scores.recency, scores.frequency, scores.monetary, scores.rfm_class, stage)
+    names = ("recency_score", "frequency_score", "monetary_score", "rfm_class", "lifecycle_stage")
     result = session.execute(
-        update(traits).where(traits.c.corp_id == corp_id)
+        update(traits).where(traits.c.corp_id == corp_id, _changed(session, names, new))
         .values(recency_score=scores.recency, frequency_score=scores.frequency, monetary_score=scores.monetary,
                 rfm_class=scores.rfm_class, lifecycle_stage=stage, scores_refreshed_at=now, updated_at=now)
     )

@@ -32,9 +32,10 @@ from sqlalchemy import ColumnElement, and_, case, literal, null
 from sqlalchemy.types import Integer, String
 
 from siyu.kit.db import UtcDateTime
+from siyu.models.order import PURCHASE_STATUSES
 
 #: Order statuses that count as purchases; refunded and cancelled orders do not.
-COUNTED_STATUSES = ("paid", "shipped", "completed")
+COUNTED_STATUSES = PURCHASE_STATUSES
 QUANTILES = (0.2, 0.4, 0.6, 0.8)
 LIFECYCLE_STAGES = ("prospect", "new", "active", "dormant", "lost")
 

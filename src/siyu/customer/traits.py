@@ -5,7 +5,13 @@ whenever orders of some customers were inserted, refunded, cancelled or moved by
 recomputes exactly those customers, set-based (one ``INSERT … SELECT … GROUP BY … ON CONFLICT`` per
 chunk), including their lifecycle stage and their R/F/M scores against the corp's current cut points;
 the cut points themselves, and every customer's stage as time moves, are refreshed by the daily job
-(``siyu.customer.tasks``).
+(``siyu.customer.tasks``). ``recompute_corp`` rebuilds a whole corp in one pass (repairs, the
+benchmark).
+
+Rows whose values do not change are not rewritten, so ``updated_at`` and ``scores_refreshed_at``
+say when a customer's traits (or scores) last changed; the corp's ``rfm_refreshed_at`` says when its
+cut points were last measured. On PostgreSQL the customers being recomputed are row-locked first, so
+two transactions adding orders of one customer cannot store a total that misses one of them.
 """
 
 from __future__ import annotations
@@ -17,7 +23,12 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from siyu.customer import trait_repository
-from siyu.customer.trait_scores import LifecycleThresholds, RfmThresholds, minimum_high_score, quantile_positions
+from siyu.customer.trait_scores import (
+    LifecycleThresholds,
+    RfmThresholds,
+    minimum_high_score,
+    quantile_positions,
+)
 from siyu.kit.clock import Clock, get_clock
 
 #: Customers per statement: keeps SQLite under its bound-parameter limit and each statement short.
@@ -55,6 +66,7 @@ def mark_customers_changed(session: Session, corp_id: int, customer_ids: Iterabl
     lifecycle = lifecycle_thresholds(session, corp_id)
     thresholds = rfm_thresholds(session, corp_id)
     for start in range(0, len(ids), CHUNK_SIZE):
+        trait_repository.lock_for_customers(session, corp_id, ids[start:start + CHUNK_SIZE])
         trait_repository.upsert_aggregates(session, corp_id, ids[start:start + CHUNK_SIZE], lifecycle=lifecycle,
                                            thresholds=thresholds, now=now)
     _expire_traits(session)
@@ -62,15 +74,31 @@ def mark_customers_changed(session: Session, corp_id: int, customer_ids: Iterabl
     _ensure_daily_refresh(session, clock)
 
 
-def recompute_corp(session: Session, corp_id: int, *, clock: Clock | None = None) -> None:
-    """Recompute the order aggregates of every customer of the corp in one statement (repairs,
-    the benchmark, a corp's first import); scores use the stored cut points."""
+def recompute_corp(session: Session, corp_id: int, *, clock: Clock | None = None) -> RfmThresholds | None:
+    """The full recompute: every live customer's aggregates from all the corp's orders, new R/F/M cut
+    points measured on them, and each trait row written once with its scores and stage (repairs, a
+    corp's first import, the benchmark). Returns the new cut points (``None`` without buyers)."""
     session.flush()
     clock = clock or get_clock()
-    trait_repository.upsert_aggregates(session, corp_id, None, lifecycle=lifecycle_thresholds(session, corp_id),
-                                       thresholds=rfm_thresholds(session, corp_id), now=clock.now())
-    _expire_traits(session)
+    now = clock.now()
+    settings = trait_repository.ensure_corp_settings(session, corp_id, now)
+    lifecycle = LifecycleThresholds(settings.new_days, settings.active_days, settings.lost_days)
+    trait_repository.lock_for_corp(session, corp_id)
+    stage = trait_repository.stage_corp_aggregates(session, corp_id, now)
+    thresholds = _measure_thresholds(session, corp_id, now, stage)
+    trait_repository.upsert_from_stage(session, stage, lifecycle=lifecycle, thresholds=thresholds, now=now)
+    trait_repository.delete_merged_traits(session, corp_id)
+    _store_thresholds(session, settings, thresholds, now)
     _notify_rule_tags(session, corp_id, None, clock)
+    return thresholds
+
+
+def _store_thresholds(session: Session, settings, thresholds: RfmThresholds | None, now: datetime) -> None:
+    settings.rfm_thresholds = {} if thresholds is None else thresholds.to_json()
+    settings.rfm_refreshed_at = now
+    settings.updated_at = now
+    session.flush()
+    _expire_traits(session)
 
 
 def _ensure_daily_refresh(session: Session, clock: Clock) -> None:
@@ -118,23 +146,20 @@ def refresh_scores(session: Session, corp_id: int, *, clock: Clock | None = None
     now = clock.now()
     settings = trait_repository.ensure_corp_settings(session, corp_id, now)
     lifecycle = LifecycleThresholds(settings.new_days, settings.active_days, settings.lost_days)
-    thresholds = _measure_thresholds(session, corp_id, now)
+    thresholds = _measure_thresholds(session, corp_id, now, trait_repository.traits)
     trait_repository.update_scores(session, corp_id, lifecycle=lifecycle, thresholds=thresholds, now=now)
-    settings.rfm_thresholds = {} if thresholds is None else thresholds.to_json()
-    settings.rfm_refreshed_at = now
-    settings.updated_at = now
-    session.flush()
-    _expire_traits(session)
+    _store_thresholds(session, settings, thresholds, now)
     _notify_rule_tags(session, corp_id, None, clock)
     return thresholds
 
 
-def _measure_thresholds(session: Session, corp_id: int, now: datetime) -> RfmThresholds | None:
-    buyers = trait_repository.count_buyers(session, corp_id)
+def _measure_thresholds(session: Session, corp_id: int, now: datetime, source) -> RfmThresholds | None:
+    """Cut points and exact mean scores among the buyers of ``source`` (the traits, or the stage)."""
+    buyers = trait_repository.count_buyers(session, corp_id, source)
     if buyers == 0:
         return None
     positions = quantile_positions(buyers)
-    cuts = trait_repository.buyer_cut_rows(session, corp_id, positions)
+    cuts = trait_repository.buyer_cut_rows(session, corp_id, positions, source)
     one_day = timedelta(days=1)
     # Scores first with placeholder "high" boundaries: the sums of the scores do not depend on them.
     provisional = RfmThresholds(
@@ -144,7 +169,7 @@ def _measure_thresholds(session: Session, corp_id: int, now: datetime) -> RfmThr
         recency_mean=0.0, frequency_mean=0.0, monetary_mean=0.0, buyers=buyers,
         recency_high_from=6, frequency_high_from=6, monetary_high_from=6,
     )
-    r_sum, f_sum, m_sum = trait_repository.score_sums(session, corp_id, provisional, now)
+    r_sum, f_sum, m_sum = trait_repository.score_sums(session, corp_id, provisional, now, source)
     return replace(
         provisional,
         recency_mean=round(r_sum / buyers, 4), frequency_mean=round(f_sum / buyers, 4),

@@ -21,8 +21,18 @@ from sqlalchemy.orm import Session
 
 from siyu.kit.db import Database
 from siyu.kit.settings import Settings
-from siyu.models import Corp, Customer, Department, DepartmentKind, Identity, Relation, RelationStatus, Staff
-from siyu.models import Role, User
+from siyu.models import (
+    Corp,
+    Customer,
+    Department,
+    DepartmentKind,
+    Identity,
+    Relation,
+    RelationStatus,
+    Role,
+    Staff,
+    User,
+)
 from siyu.seed.generator import DEMO_CORP_SLUG
 
 log = structlog.get_logger("siyu.demo")

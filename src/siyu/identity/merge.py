@@ -155,13 +155,12 @@ def _merge_wave(session: Session, corp_id: int, requests: list[MergeRequest], re
                              moved={table: sorted(ids) if table != FILLED_KEY else ids
                                     for table, ids in moved[r.merged_id].items()})
                for r in requests]
-    session.add_all(records)
-    session.flush()
+    merge_ids = repository.add_merges(session, records)
     # Customer objects this session holds were changed behind the ORM's back
     for customer in [o for o in session.identity_map.values() if isinstance(o, Customer)]:
         if customer.id in survivor_of or customer.id in merged_of:
             session.expire(customer)
-    return [record.id for record in records]
+    return merge_ids
 
 
 def absorb_fresh(session: Session, corp_id: int, survivor_id: int, fresh_id: int) -> None:

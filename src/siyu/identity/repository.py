@@ -1,8 +1,10 @@
 """Every query of identities, identity rules and merges, scoped per principal.
 
 Resolution runs for a corp, not for a user (ingest, imports, WeCom sync): it reads through
-``system_principal(corp_id)``, a corp-wide principal, so the same tenant filter applies. Bulk reads
-are chunked so that no statement carries more parameters than a driver accepts.
+``system_principal(corp_id)``, a corp-wide principal, so the same tenant filter applies. Writes
+(and the reads of merge moves, which reach every table with a ``customer_id`` found from the schema)
+carry an explicit ``corp_id`` condition. Bulk statements take arrays as single parameters on
+PostgreSQL and chunks of 5,000 on SQLite.
 """
 
 from __future__ import annotations
@@ -19,7 +21,6 @@ from sqlalchemy import (
     Select,
     String,
     Table,
-    and_,
     any_,
     bindparam,
     case,
@@ -99,26 +100,18 @@ def save_rule(session: Session, principal: Principal, values: dict[str, Any], no
 # -- resolution reads ------------------------------------------------------------------------------
 
 def owners(session: Session, principal: Principal, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
-    """``(kind, value) → customer_id`` for the pairs that exist. PostgreSQL joins the pairs as two
-    arrays (one short statement, whatever the count); SQLite gets one IN query per kind and chunk."""
-    found: dict[tuple[str, str], int] = {}
-    pairs = list(pairs)
-    if _is_postgres(session):
-        for chunk in _chunks(pairs, PG_CHUNK):
-            wanted = func.unnest(_array([k for k, _ in chunk], String), _array([v for _, v in chunk], String)) \
-                .table_valued("kind", "value").render_derived("wanted")
-            statement = scoped(select(Identity.kind, Identity.value, Identity.customer_id).join(
-                wanted, and_(Identity.kind == wanted.c.kind, Identity.value == wanted.c.value)), Identity, principal)
-            for kind, value, customer_id in session.execute(statement):
-                found[(kind, value)] = customer_id
-        return found
+    """``(kind, value) → customer_id`` for the pairs that exist: one query per kind, the values as
+    one array parameter on PostgreSQL (``value = ANY(…)``, an index scan) and IN chunks on SQLite."""
     by_kind: dict[str, list[str]] = defaultdict(list)
     for kind, value in pairs:
         by_kind[kind].append(value)
+    found: dict[tuple[str, str], int] = {}
+    postgres = _is_postgres(session)
     for kind, values in by_kind.items():
-        for chunk in _chunks(values):
-            statement = scoped(select(Identity.value, Identity.customer_id)
-                               .where(Identity.kind == kind, Identity.value.in_(chunk)), Identity, principal)
+        for chunk in _chunks(values, PG_CHUNK if postgres else CHUNK):
+            matches = Identity.value == any_(_array(list(chunk), String)) if postgres else Identity.value.in_(chunk)
+            statement = scoped(select(Identity.value, Identity.customer_id).where(Identity.kind == kind, matches),
+                               Identity, principal)
             for value, customer_id in session.execute(statement):
                 found[(kind, value)] = customer_id
     return found
@@ -296,10 +289,10 @@ def open_merge_of(session: Session, principal: Principal, merged_id: int) -> Cus
         .order_by(CustomerMerge.id.desc()).limit(1)).one_or_none()
 
 
-def add_merge(session: Session, merge: CustomerMerge) -> CustomerMerge:
-    session.add(merge)
+def add_merges(session: Session, merges: list[CustomerMerge]) -> list[int]:
+    session.add_all(merges)
     session.flush()
-    return merge
+    return [merge.id for merge in merges]
 
 
 # -- moving rows between customers (merge and split) -----------------------------------------------
@@ -342,9 +335,8 @@ def delete_rows_of(session: Session, table: Table, corp_id: int, customer_ids: l
 
 def profile_fields(session: Session, corp_id: int, customer_ids: list[int],
                    fields: Sequence[str]) -> dict[int, dict[str, Any]]:
-    table = Customer.__table__
-    statement = select(table.c.id, *[table.c[name] for name in fields]).where(
-        table.c.corp_id == corp_id, table.c.id.in_(customer_ids))
+    statement = scoped(select(Customer.id, *[getattr(Customer, name) for name in fields])
+                       .where(Customer.id.in_(customer_ids)), Customer, system_principal(corp_id))
     return {row[0]: dict(zip(fields, row[1:], strict=True)) for row in session.execute(statement)}
 
 
@@ -376,8 +368,3 @@ def move_back(session: Session, table: Table, corp_id: int, ids: Sequence[int], 
             table.c.corp_id == corp_id, table.c.customer_id == source_id, table.c.id.in_(chunk))
             .values(customer_id=target_id).returning(table.c.id)).all()
     return sorted(moved)
-
-
-def lock_customer(session: Session, principal: Principal, customer_id: int) -> Customer | None:
-    return session.scalars(scoped(select(Customer).where(Customer.id == customer_id), Customer, principal)
-                           .with_for_update()).one_or_none()

@@ -91,6 +91,8 @@ def normalise_identity(kind: str, value: object) -> str | None:
     if text.lower() in _JUNK_VALUES or _JUNK_PATTERN.fullmatch(text) or len(text) > MAX_VALUE_LENGTH:
         return None
     if kind == IdentityKind.phone:
+        if len(text) == 11 and text.isdigit() and text[1] in "3456789" and text[0] == "1":
+            return text  # already canonical: the common case, decided without regular expressions
         digits = _PHONE_SEPARATORS.sub("", text)
         if digits.startswith("+86"):
             digits = digits[3:]

@@ -1,5 +1,6 @@
 """Expanding a stored batch: messages → ``event`` rows, identities → customers, identify traits →
-customer profiles. Runs in the ``ingest.expand_batch`` job, one batch per transaction.
+customer profiles. Runs in the ``ingest.expand_batch`` job: a batch, and up to a few other waiting
+batches of the same corp, per transaction.
 
 * Dedupe: ``INSERT … ON CONFLICT (corp_id, message_id) DO NOTHING``; a message without ``messageId``
   gets one from a hash of its content and source, so a client's retry of the same message is the same
@@ -23,15 +24,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-import structlog
 from sqlalchemy.orm import Session
 
 from siyu.identity.service import IdentityClaim, normalise_identity, resolve_customers
 from siyu.ingest import orders, repository
 from siyu.ingest.payload import identifier, messages_of, parse_time
 from siyu.kit.clock import Clock
-
-log = structlog.get_logger("siyu.ingest")
 
 SKEW_TOLERANCE = timedelta(seconds=30)
 #: identify traits that are identities of the person (Segment's and our names)
@@ -57,7 +55,7 @@ class Draft:
 
 @dataclass(frozen=True)
 class Expansion:
-    """What one batch became."""
+    """What one expansion did: messages read, events inserted (the rest were duplicates), customers."""
 
     messages: int
     inserted: int
@@ -190,6 +188,10 @@ def _resolve(session: Session, corp_id: int, drafts: list[Draft], clock: Clock) 
             draft.row["customer_id"] = draft.customer_id
 
 
+class BatchBusy(Exception):
+    """Another transaction is expanding the batch right now (it took it along with its own)."""
+
+
 def _drafts_of(batch, failed: list[tuple[int, str]]) -> list[Draft]:
     """The drafts of one batch's messages; a body that cannot be read is noted in ``failed``."""
     try:
@@ -208,9 +210,14 @@ def expand_batches(session: Session, batch_id: int, clock: Clock, *, siblings: i
     the inserts are set-wise, so a larger set costs less per event. ``None`` if the batch was
     already expanded. A batch whose body cannot be read is marked failed; the others go on."""
     first = repository.batch_to_expand(session, batch_id)
-    if first is None or first.status != "received":
+    if first is None:
+        if repository.batch_state(session, batch_id) == "received":
+            raise BatchBusy(batch_id)
         return None
-    batches = [first, *repository.sibling_batches(session, first.corp_id, first.id, siblings)]
+    if first.status != "received":
+        return None
+    batches = sorted([first, *repository.sibling_batches(session, first.corp_id, first.id, siblings)],
+                     key=lambda batch: batch.id)  # events in the order their batches arrived
     failed: list[tuple[int, str]] = []
     drafts: list[Draft] = []
     seen: set[str] = set()
@@ -222,7 +229,8 @@ def expand_batches(session: Session, batch_id: int, clock: Clock, *, siblings: i
     corp_id = first.corp_id
     _resolve(session, corp_id, drafts, clock)
     profiles: dict[int, dict[str, Any]] = {}
-    for draft in drafts:  # in message order: the latest identify's traits win
+    # by the time the events happened, not the order batches arrive in: the latest identify wins
+    for draft in sorted(drafts, key=lambda d: d.row["timestamp"]):
         if draft.profile and draft.customer_id is not None:
             merged = profiles.setdefault(draft.customer_id, {})
             merged.update({k: v for k, v in draft.profile.items() if v is not None})

@@ -73,20 +73,28 @@ def insert_batch(session: Session, values: dict[str, Any]) -> int:
 # -- the expansion job -----------------------------------------------------------------------------
 
 
+def batch_state(session: Session, batch_id: int) -> str | None:
+    """The batch's status, ``None`` if there is no such batch."""
+    return session.scalar(select(IngestBatch.status).where(IngestBatch.id == batch_id))
+
+
 def batch_to_expand(session: Session, batch_id: int) -> IngestBatch | None:
-    """The batch, row-locked: a job re-run after a lost lease never expands it twice at once."""
-    return session.scalars(select(IngestBatch).where(IngestBatch.id == batch_id).with_for_update()).one_or_none()
+    """The batch, row-locked, or ``None`` when another transaction holds it (``SKIP LOCKED``): two
+    workers never expand one batch at once, and neither waits for the other."""
+    return session.scalars(select(IngestBatch).where(IngestBatch.id == batch_id)
+                           .with_for_update(skip_locked=True)).one_or_none()
 
 
 def sibling_batches(session: Session, corp_id: int, batch_id: int, limit: int) -> list[IngestBatch]:
-    """Up to ``limit`` other received batches of the corp, oldest first, that no other transaction
-    holds (``SKIP LOCKED``; SQLite serialises writers anyway)."""
+    """Up to ``limit`` other received batches of the corp that no other transaction holds (``SKIP
+    LOCKED``; SQLite serialises writers anyway) — the newest: workers claim jobs oldest first, so
+    the newest batches are the ones no other worker is about to start on."""
     if limit <= 0:
         return []
     return list(session.scalars(
         select(IngestBatch).where(IngestBatch.status == "received", IngestBatch.corp_id == corp_id,
                                   IngestBatch.id != batch_id)
-        .order_by(IngestBatch.id).limit(limit).with_for_update(skip_locked=True)))
+        .order_by(IngestBatch.id.desc()).limit(limit).with_for_update(skip_locked=True)))
 
 
 def source_kind(session: Session, source_id: int) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import structlog
 from sqlalchemy.exc import DataError
 
@@ -13,6 +15,8 @@ log = structlog.get_logger("siyu.ingest")
 
 #: other waiting batches of the corp a job takes along (set-wise work is cheaper per event)
 SIBLINGS = 9
+#: when a batch is being expanded by another job, look at it again after this
+BUSY_DELAY = timedelta(seconds=5)
 
 
 @job_handler("ingest.expand_batch")
@@ -26,6 +30,11 @@ def expand_batch(ctx: JobContext, batch_id: int) -> None:
         try:
             with ctx.session.begin_nested():
                 result = expansion.expand_batches(ctx.session, batch_id, ctx.clock, siblings=siblings)
+        except expansion.BatchBusy:
+            # Another job took this batch along and has not committed: look again shortly rather
+            # than wait for it (if it rolls back, the batch is still waiting and this expands it).
+            ctx.enqueue("ingest.expand_batch", {"batch_id": batch_id}, corp_id=ctx.corp_id, delay=BUSY_DELAY)
+            return
         except _DATA_ERRORS as exc:
             error = exc
             continue

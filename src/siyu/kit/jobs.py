@@ -127,12 +127,7 @@ def enqueue(
     if delay:
         when = when + delay
     if max_attempts is None:
-        registration = _registry.get(name)
-        max_attempts = registration.max_attempts if registration and registration.max_attempts else None
-    if max_attempts is None:
-        from siyu.kit.settings import get_settings
-
-        max_attempts = get_settings().job_max_attempts
+        max_attempts = _default_max_attempts(name)
     now = clock.now()
     values = dict(
         name=name, args=args or {}, key=key, due_at=when, corp_id=corp_id, status=JobStatus.queued,
@@ -144,6 +139,29 @@ def enqueue(
     if key is not None:
         statement = statement.on_conflict_do_nothing(index_elements=["key"])
     return session.execute(statement.returning(Job.__table__.c.id), values).scalar_one_or_none()
+
+
+def _default_max_attempts(name: str) -> int:
+    registration = _registry.get(name)
+    if registration and registration.max_attempts:
+        return registration.max_attempts
+    from siyu.kit.settings import get_settings
+
+    return get_settings().job_max_attempts
+
+
+def enqueue_many(session: Session, name: str, args_list: list[dict[str, Any]], *, corp_id: int | None = None,
+                 clock: Clock | None = None) -> None:
+    """Add one job per ``args`` (due now, no ``key``) in one statement, in the caller's transaction —
+    for callers that create many at once, such as the WeCom inbox storing a batch of callbacks."""
+    if not args_list:
+        return
+    now = (clock or get_clock()).now()
+    max_attempts = _default_max_attempts(name)
+    session.execute(Job.__table__.insert(), [
+        dict(name=name, args=args, key=None, due_at=now, corp_id=corp_id, status=JobStatus.queued, attempts=0,
+             max_attempts=max_attempts, created_at=now, updated_at=now)
+        for args in args_list])
 
 
 def backoff_seconds(attempt: int) -> float:

@@ -1,9 +1,9 @@
 """All ORM models. Importing this package registers every table on ``Base.metadata``."""
 
 from siyu.models.corp import Corp
+from siyu.models.customer import Customer, Identity, IdentityKind, Relation, RelationStatus
 from siyu.models.event import Event, IngestBatch, IngestSource
 from siyu.models.group import GroupChat, GroupChatMember
-from siyu.models.customer import Customer, Identity, IdentityKind, Relation, RelationStatus
 from siyu.models.identity import CustomerMerge, IdentityRule
 from siyu.models.job import Job, JobStatus, OutboxMessage, OutboxStatus
 from siyu.models.order import Order, OrderImport
@@ -12,7 +12,14 @@ from siyu.models.tag import CustomerTag, RelationTag, Tag, TagGroup, TagHistory
 from siyu.models.tag_rule import TagRule
 from siyu.models.trait import CorpTraitSettings, CustomerTrait
 from siyu.models.user import ApiToken, LoginAttempt, Role, User
-from siyu.models.wecom import CallbackStatus, SyncStatus, WeComAccessToken, WeComCallback, WeComConnection, WeComSyncRun
+from siyu.models.wecom import (
+    CallbackStatus,
+    SyncStatus,
+    WeComAccessToken,
+    WeComCallback,
+    WeComConnection,
+    WeComSyncRun,
+)
 
 __all__ = [
     "CorpTraitSettings", "CustomerMerge", "CustomerTag", "CustomerTrait", "Event", "IdentityRule", "IngestBatch",

@@ -28,8 +28,9 @@ class IngestSource(TimestampMixin, Base):
 
 
 class IngestBatch(Base):
-    """The request body exactly as received, committed before the 200: the event is durable then.
-    A job expands it into ``event`` rows (deduplicated on messageId) and resolves identities."""
+    """The request body as received (minus a ``writeKey`` field, so no secret is stored), committed
+    before the 200: the event is durable then. A job expands it into ``event`` rows (deduplicated on
+    messageId) and resolves identities."""
 
     __tablename__ = "ingest_batch"
     __table_args__ = (Index("ix_ingest_batch_status", "status", "id"),)

@@ -11,6 +11,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 from siyu.kit.db import Base, TimestampMixin
 from siyu.models.base import BigId, corp_fk, id_column
 
+#: Order statuses that count as purchases everywhere (traits, value models, segments); refunded and
+#: cancelled orders do not.
+PURCHASE_STATUSES = ("paid", "shipped", "completed")
+
 
 class Order(TimestampMixin, Base):
     """订单 — unique per (corp, platform, shop, order number), so re-imports change nothing."""

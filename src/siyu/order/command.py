@@ -12,6 +12,7 @@ from siyu.kit.db import init_database
 from siyu.kit.errors import SiyuError
 from siyu.kit.i18n import translate
 from siyu.kit.settings import Settings
+from siyu.models.order import OrderImport
 from siyu.order import importer, repository, service
 from siyu.order.presets import check_mapping, preset_for
 
@@ -55,7 +56,7 @@ def run_import_command(settings: Settings, *, path: Path, platform: str, corp_sl
     else:
         importer.run_import(sessions, import_id, clock)
     with database.session() as session:
-        report = service.describe_import(session.get(record.__class__, import_id), language)
+        report = service.describe_import(session.get(OrderImport, import_id), language)
     echo(translate("order.cli.summary", language, id=report.id, status=translate(
         f"order.import.status.{report.status}", language), total=report.total_rows, inserted=report.inserted_rows,
         updated=report.updated_rows, unchanged=report.unchanged_rows, rejected=report.rejected_rows))

@@ -12,7 +12,7 @@ from siyu.auth.dependencies import AppClock, CurrentPrincipal, DbSession, reques
 from siyu.kit.errors import InvalidInput, NotFound
 from siyu.kit.pagination import Page, paginate
 from siyu.models.order import Order, OrderImport
-from siyu.order import importer, repository, schemas, service
+from siyu.order import reading, repository, schemas, service
 
 router = APIRouter(tags=["orders"])
 
@@ -57,7 +57,7 @@ def create_order_import(request: Request, session: DbSession, principal: Current
     if file.file.tell() == 0:
         raise InvalidInput("order.error.empty_file", field="file")
     file.file.seek(0)
-    stored = importer.store_upload(request.app.state.settings.var_dir, principal.corp_id, file.filename or "",
+    stored = reading.store_upload(request.app.state.settings.var_dir, principal.corp_id, file.filename or "",
                                    file.file)
     try:
         record = service.create_import(session, principal, principal.corp_id, preset=preset, shop=shop.strip(),

@@ -2,28 +2,32 @@
 
 Rows flow through in chunks (5 000 rows by default) and each chunk is one transaction: its good
 orders are upserted (``service.upsert_orders``), its bad rows appended to the rejects file, the
-import's counters advanced. Memory is bounded by the chunk, never by the file — with one caveat for
-Excel: python-calamine parses a sheet into a compact Rust array before handing rows over one by one,
-so an XLSX costs its cells in native memory (not as Python objects); CSV streams from the disk.
+import's counters advanced. Reading and validating the next chunks happens in a second thread while
+the database writes the current one (a bounded queue of two chunks between them). Memory is bounded
+by the chunk, never by the file: CSV streams from the disk, XLSX through ``siyu.order.xlsx`` (a
+megabyte of the sheet's XML at a time); only legacy XLS goes through python-calamine, which holds the
+whole sheet in memory.
 
 The lines of one order (item-level exports: JD, Youzan, Douyin) are adjacent in the file; a chunk
 never splits them, and an order is imported with all its lines or rejected with all of them.
 
+Traits: an import refreshes the traits of the customers whose orders it inserted or changed once,
+after its last chunk (every ``TRAIT_FLUSH`` customers on very large files) — a customer with orders
+spread over the file is recomputed once, not once per chunk.
+
 A retried job resumes after the last committed chunk: the import's ``total_rows`` says how many rows
-are done, and the rejects file is cut back to the rejects those rows produced.
+are done, and the rejects file is cut back to the rejects those rows produced. The traits owed for
+the chunks before the crash are not in memory any more, so a resumed import refreshes the customers
+of every order written since the import started.
 """
 
 from __future__ import annotations
 
-import codecs
-import csv
-import io
-import re
-import uuid
+import queue
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -31,158 +35,18 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from siyu.kit.clock import Clock
-from siyu.kit.i18n import translate
 from siyu.models.order import OrderImport
 from siyu.order import repository, service
 from siyu.order.presets import MissingColumns, Preset, map_columns, preset_for
+from siyu.order.reading import RejectsWriter, SourceFile, UnreadableFile, blank_row
 from siyu.order.validation import OrderDraft, OrderLine, Problem, RowReader, cell_text, merge_lines
 
 CHUNK_ROWS = 5000
+#: pending customers after which an import refreshes their traits before going on
+TRAIT_FLUSH = 500_000
 SessionScope = Callable[[], AbstractContextManager[Session]]
 #: (rows done, fraction of the file done or None) after each chunk
 ProgressCallback = Callable[[int, float | None], None]
-#: columns the rejects file adds to the file's own
-REJECT_COLUMNS = ("行号/row", "列/column", "原因", "reason")
-_XLSX_MAGIC = b"PK\x03\x04"
-_XLS_MAGIC = b"\xd0\xcf\x11\xe0"
-
-
-class UnreadableFile(Exception):
-    """The file is neither a CSV nor a workbook we can read, or it has no header row."""
-
-
-# --- reading files --------------------------------------------------------------------------------
-
-def detect_encoding(path: Path) -> str:
-    """utf-8-sig (a BOM), utf-8, or else gb18030 — the superset of GBK that Chinese platforms'
-    CSV exports are written in. Decided on the first megabyte."""
-    with path.open("rb") as handle:
-        sample = handle.read(1 << 20)
-    if sample.startswith(codecs.BOM_UTF8):
-        return "utf-8-sig"
-    try:
-        codecs.getincrementaldecoder("utf-8")().decode(sample, final=False)
-    except UnicodeDecodeError:
-        return "gb18030"
-    return "utf-8"
-
-
-class SourceFile:
-    """The rows of a CSV or Excel file, lazily: ``rows()`` yields (row number, cell values)."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        with path.open("rb") as handle:
-            magic = handle.read(4)
-        self.kind = "excel" if magic in (_XLSX_MAGIC, _XLS_MAGIC) else "csv"
-        self._size = path.stat().st_size or 1
-        self._position: Callable[[], float | None] = lambda: None
-
-    def fraction_done(self) -> float | None:
-        """How far the reading is, when the file tells (bytes read of a CSV, rows of a sheet)."""
-        return self._position()
-
-    def rows(self) -> Iterator[tuple[int, list]]:
-        return self._excel_rows() if self.kind == "excel" else self._csv_rows()
-
-    def _csv_rows(self) -> Iterator[tuple[int, list]]:
-        encoding = detect_encoding(self.path)
-        with self.path.open("r", encoding=encoding, newline="") as handle:
-            first = handle.readline()
-            delimiter = "\t" if first.count("\t") > first.count(",") else ","
-            handle.seek(0)
-            binary = handle.buffer
-            # the last chunk is handed over after the reader has closed the file: all of it is read
-            self._position = lambda: 1.0 if binary.closed else min(binary.tell() / self._size, 1.0)
-            try:
-                for number, values in enumerate(csv.reader(handle, delimiter=delimiter), start=1):
-                    yield number, values
-            except (UnicodeDecodeError, csv.Error) as error:
-                raise UnreadableFile(str(error)) from error
-
-    def _excel_rows(self) -> Iterator[tuple[int, list]]:
-        from python_calamine import CalamineError, CalamineWorkbook
-
-        try:
-            workbook = CalamineWorkbook.from_path(str(self.path))
-            sheet = workbook.get_sheet_by_index(0)
-        except (CalamineError, ValueError, OSError) as error:
-            raise UnreadableFile(str(error)) from error
-        start = sheet.start[0] if sheet.start else 0
-        height = max(sheet.height, 1)
-        done = 0
-        self._position = lambda: min(done / height, 1.0)
-        try:
-            for offset, values in enumerate(sheet.iter_rows()):
-                done = offset + 1
-                yield start + offset + 1, values
-        finally:
-            workbook.close()
-
-
-def _blank(values: list) -> bool:
-    return all(value is None or value == "" for value in values)
-
-
-# --- the rejects file -----------------------------------------------------------------------------
-
-def _reject_cell(value: object) -> str:
-    if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M:%S")
-    if isinstance(value, date):
-        return value.isoformat()
-    return cell_text(value) if not isinstance(value, str) else value
-
-
-class RejectsWriter:
-    """Appends rejected rows (their own cells, then row number, columns and reasons in zh-CN and en)
-    to a UTF-8 CSV with a BOM, which Excel opens with the Chinese intact. Created on the first reject."""
-
-    def __init__(self, path: Path, headers: list[str], keep: int) -> None:
-        self.path = path
-        self.headers = headers
-        self._handle: io.TextIOWrapper | None = None
-        if keep and path.exists():
-            self._cut_back(keep)
-        elif path.exists():
-            path.unlink()
-
-    def _cut_back(self, keep: int) -> None:
-        """Keep the header and the first ``keep`` rejects (those of committed chunks)."""
-        with self.path.open("r", encoding="utf-8-sig", newline="") as handle:
-            records = []
-            for record in csv.reader(handle):
-                records.append(record)
-                if len(records) > keep:
-                    break
-        with self.path.open("w", encoding="utf-8-sig", newline="") as handle:
-            csv.writer(handle).writerows(records)
-
-    def _writer(self):
-        if self._handle is None:
-            fresh = not self.path.exists()
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._handle = self.path.open("a", encoding="utf-8-sig" if fresh else "utf-8", newline="")
-            if fresh:
-                csv.writer(self._handle).writerow([*self.headers, *REJECT_COLUMNS])
-        return csv.writer(self._handle)
-
-    def write(self, rows: list[tuple[int, list, list[Problem]]]) -> None:
-        if not rows:
-            return
-        writer = self._writer()
-        for number, values, problems in rows:
-            cells = [_reject_cell(v) for v in values] + [""] * (len(self.headers) - len(values))
-            writer.writerow([*cells, number, "；".join(p.column for p in problems),
-                             "；".join(translate(p.reason, "zh-CN") for p in problems),
-                             "; ".join(translate(p.reason, "en") for p in problems)])
-        assert self._handle is not None
-        self._handle.flush()
-
-    def close(self) -> None:
-        if self._handle is not None:
-            self._handle.close()
-            self._handle = None
 
 
 # --- one chunk ------------------------------------------------------------------------------------
@@ -236,16 +100,20 @@ class ChunkReader:
         return result
 
     def _order(self, entries: list[Entry], result: ChunkResult) -> None:
+        bad = False
         for number, _, line, problems in entries:
             if line is None:
+                bad = True
                 continue
             if line.store_code and self.stores.get(line.store_code) is None:
                 problems.append(Problem(number, self.store_column, "order.reject.unknown_store", line.store_code))
+                bad = True
             if line.staff_userid and self.staff.get(line.staff_userid) is None:
                 problems.append(Problem(number, self.staff_column, "order.reject.unknown_staff",
                                         line.staff_userid))
+                bad = True
         draft, merge_problems = None, []
-        if not any(problems for *_, problems in entries):
+        if not bad:
             lines = [line for *_, line, _ in entries if line is not None]
             first = lines[0]
             shop = self.shop
@@ -275,7 +143,7 @@ def chunks(rows: Iterator[tuple[int, list]], reader: RowReader, lines_per_order:
     group: Group = []
     current = None
     for number, values in rows:
-        if _blank(values):
+        if blank_row(values):
             continue
         if lines_per_order:
             order_no = reader.order_no_of(values)
@@ -297,19 +165,6 @@ def chunks(rows: Iterator[tuple[int, list]], reader: RowReader, lines_per_order:
 
 
 # --- the run --------------------------------------------------------------------------------------
-
-def store_upload(var_dir: Path, corp_id: int, filename: str, source: io.BufferedIOBase | object) -> Path:
-    """Copy an uploaded file under ``var_dir/imports/<corp>/`` with a name of our own."""
-    import shutil
-
-    folder = Path(var_dir).resolve() / "imports" / str(corp_id)
-    folder.mkdir(parents=True, exist_ok=True)
-    suffix = re.sub(r"[^A-Za-z0-9.]", "", Path(filename).suffix)[:10]
-    path = folder / f"{uuid.uuid4().hex}{suffix}"
-    with path.open("wb") as target:
-        shutil.copyfileobj(source, target, length=1 << 20)
-    return path
-
 
 def _zone(name: str):
     try:
@@ -349,66 +204,130 @@ def _record(session: Session, import_id: int, result: ChunkResult, outcome: serv
         rejects_sample=sample, updated_at=clock.now()).execution_options(synchronize_session=False))
 
 
+_DONE = object()
+
+
+def read_ahead(items: Iterator, depth: int = 2) -> Iterator:
+    """``items`` produced by a thread of its own, at most ``depth`` ahead of the consumer: the file
+    is read and validated while the database writes. An error in the producer is raised here."""
+    slots: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                while not stop.is_set():
+                    try:
+                        slots.put(item, timeout=0.2)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            slots.put(_DONE)
+        except BaseException as error:  # noqa: BLE001 — handed to the consumer, raised there
+            slots.put(error)
+
+    producer = threading.Thread(target=produce, name="order-import-reader", daemon=True)
+    producer.start()
+    try:
+        while True:
+            item = slots.get()
+            if item is _DONE:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        producer.join(timeout=5)
+
+
+@dataclass
+class _Start:
+    corp_id: int
+    shop: str
+    mapping: dict[str, str]
+    preset: Preset
+    path: Path
+    rejects_path: Path
+    done: int
+    rejected: int
+    zone: ZoneInfo
+    started_at: object
+
+
+def _start(sessions: SessionScope, import_id: int, clock: Clock) -> _Start | None:
+    with sessions() as session:
+        record = repository.import_for_job(session, import_id)
+        if record is None or record.status in ("done", "failed"):
+            return None
+        record.status = "running"
+        record.started_at = record.started_at or clock.now()
+        return _Start(record.corp_id, record.shop, dict(record.mapping or {}), preset_for(record.platform),
+                      Path(record.stored_path or ""), Path(record.rejects_path or ""), record.total_rows,
+                      record.rejected_rows, _zone(repository.corp_timezone(session, record.corp_id)),
+                      record.started_at)
+
+
 def run_import(sessions: SessionScope, import_id: int, clock: Clock, *, chunk_rows: int = CHUNK_ROWS,
                on_progress: ProgressCallback | None = None) -> None:
     """Carry import ``import_id`` to its end (resuming after its committed rows). Each chunk commits
     on its own; a file that cannot be read or lacks columns fails the import (not the job)."""
-    with sessions() as session:
-        record = repository.import_for_job(session, import_id)
-        if record is None or record.status in ("done", "failed"):
-            return
-        corp_id, shop, mapping = record.corp_id, record.shop, dict(record.mapping or {})
-        preset = preset_for(record.platform)
-        path, rejects_path = Path(record.stored_path or ""), Path(record.rejects_path or "")
-        done, rejected = record.total_rows, record.rejected_rows
-        zone = _zone(repository.corp_timezone(session, corp_id))
-        record.status = "running"
-        record.started_at = record.started_at or clock.now()
-    if not path.is_file():
+    start = _start(sessions, import_id, clock)
+    if start is None:
+        return
+    if not start.path.is_file():
         return _fail(sessions, import_id, clock, service.encode_error("order.import.file_missing"))
-    source = SourceFile(path)
+    source = SourceFile(start.path)
     rows = source.rows()
     try:
-        headers = next(([cell_text(v) for v in values] for _, values in rows if not _blank(values)), None)
+        headers = next(([cell_text(v) for v in values] for _, values in rows if not blank_row(values)), None)
         if headers is None:
             raise UnreadableFile("no header row")
-        columns = map_columns(preset, headers, mapping)
+        columns = map_columns(start.preset, headers, start.mapping)
     except MissingColumns as missing:
         return _fail(sessions, import_id, clock,
                      service.encode_error("order.import.missing_columns", columns="、".join(missing.columns)))
     except UnreadableFile as error:
         return _fail(sessions, import_id, clock, service.encode_error("order.import.unreadable",
                                                                       detail=str(error)[:300]))
-    reader = RowReader(preset, columns, zone)
-    chunk_reader = ChunkReader(preset, reader, corp_id, shop)
-    rejects = RejectsWriter(rejects_path, headers, rejected)
-    data_rows = _skip(rows, done)
-    processed = done
-    inserted, analysed_at = 0, 0
+    reader = RowReader(start.preset, columns, start.zone)
+    chunk_reader = ChunkReader(start.preset, reader, start.corp_id, start.shop)
+    rejects = RejectsWriter(start.rejects_path, headers, start.rejected)
+    parsed_chunks = read_ahead(chunk_reader.parse(groups) for groups in chunks(
+        _skip(rows, start.done), reader, start.preset.lines_per_order, chunk_rows))
+    processed, inserted, analysed_at = start.done, 0, 0
+    owed: set[int] = set()
     try:
-        for groups in chunks(data_rows, reader, preset.lines_per_order, chunk_rows):
-            parsed = chunk_reader.parse(groups)
+        for parsed in parsed_chunks:
             with sessions() as session:
                 result = chunk_reader.resolve(session, parsed)
                 # each time this import is about to double what it wrote, the planner's estimates
-                # follow (before the traits' aggregate statements are planned)
+                # follow (identity resolution and the traits join against these tables)
                 analyse = inserted + len(result.drafts) > 2 * analysed_at
-                outcome = service.upsert_orders(session, corp_id, result.drafts, source=f"import:{import_id}",
-                                                clock=clock, refresh_statistics=analyse)
+                outcome = service.upsert_orders(session, start.corp_id, result.drafts, source=f"import:{import_id}",
+                                                clock=clock, refresh_statistics=analyse, refresh_traits=False)
                 rejects.write(result.rejected)
                 _record(session, import_id, result, outcome, clock)
             processed += result.rows
             inserted += outcome.inserted
-            if analyse:
-                analysed_at = inserted
+            analysed_at = inserted if analyse else analysed_at
+            owed |= outcome.customer_ids
+            if len(owed) >= TRAIT_FLUSH:
+                service.refresh_traits(sessions, start.corp_id, owed, clock)
+                owed = set()
             if on_progress:
                 on_progress(processed, source.fraction_done())
     except UnreadableFile as error:
-        rejects.close()
         return _fail(sessions, import_id, clock, service.encode_error("order.import.unreadable",
                                                                       detail=str(error)[:300]))
     finally:
         rejects.close()
+    if start.done:
+        with sessions() as session:
+            owed |= repository.customers_with_orders_written_since(session, start.corp_id, start.started_at)
+    service.refresh_traits(sessions, start.corp_id, owed, clock)
     with sessions() as session:
         record = session.get(OrderImport, import_id)
         assert record is not None
@@ -424,7 +343,7 @@ def _skip(rows: Iterator[tuple[int, list]], count: int) -> Iterator[tuple[int, l
     """The data rows after the first ``count`` non-blank ones (those a previous attempt committed)."""
     skipped = 0
     for number, values in rows:
-        if skipped < count and not _blank(values):
+        if skipped < count and not blank_row(values):
             skipped += 1
             continue
         yield number, values

@@ -35,10 +35,13 @@ REQUIRED_FIELDS = ("order_no", "amount")
 _COMMON_STATUSES = {status: status for status in STATUSES} | {"canceled": "cancelled", "unpaid": UNPAID}
 
 
+_STATUS_NOISE = re.compile(r"[\s,，.。;；:：、]")
+
+
 def status_key(word: str) -> str:
     """A status word reduced to what tells statuses apart: exports differ in punctuation (``，`` or
     ``,``), spaces and case."""
-    return re.sub(r"[\s,，.。;；:：、]", "", word).lower()
+    return _STATUS_NOISE.sub("", word).lower()
 
 
 @dataclass(frozen=True)
@@ -61,12 +64,15 @@ class Preset:
     _status_index: dict[str, str] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        index = {status_key(word): status for word, status in (_COMMON_STATUSES | self.statuses).items()}
-        object.__setattr__(self, "_status_index", index)
+        words = _COMMON_STATUSES | self.statuses
+        index = {status_key(word): status for word, status in words.items()}
+        # the words as the platform writes them too: most rows match without being reduced
+        object.__setattr__(self, "_status_index", index | words)
 
     def status_of(self, word: str) -> str | None:
         """siyu's status for the platform's ``word`` (``UNPAID`` included), ``None`` if unknown."""
-        return self._status_index.get(status_key(word))
+        found = self._status_index.get(word)
+        return found if found is not None else self._status_index.get(status_key(word))
 
 
 TAOBAO = Preset(

@@ -6,7 +6,15 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from siyu.identity.service import normalise_identity
 
@@ -69,6 +77,8 @@ class OrderIn(BaseModel):
 
 class OrderSubmission(BaseModel):
     """``{"orders": [...]}`` with 1 to 500 orders; a bare order object or a bare list is accepted too."""
+
+    model_config = ConfigDict(extra="forbid")
 
     orders: list[OrderIn] = Field(min_length=1, max_length=MAX_ORDERS)
 

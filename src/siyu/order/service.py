@@ -21,18 +21,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import func, or_
 from sqlalchemy.orm import Session
 
 from siyu.customer.traits import mark_customers_changed
 from siyu.identity.service import IdentityClaim, resolve_customers
 from siyu.kit.clock import Clock
-from siyu.kit.db import dialect_insert
 from siyu.kit.errors import Forbidden, NotFound
 from siyu.kit.i18n import translate
 from siyu.kit.jobs import enqueue
 from siyu.kit.tenancy import Principal
-from siyu.models.order import Order, OrderImport
+from siyu.models.order import OrderImport
 from siyu.order import repository, schemas
 from siyu.order.presets import Preset, check_mapping, preset_for
 from siyu.order.validation import OrderDraft
@@ -65,38 +63,19 @@ def _claim(draft: OrderDraft) -> IdentityClaim:
     return IdentityClaim(identities=identities, profile=profile or None)
 
 
-def _row(corp_id: int, draft: OrderDraft, customer_id: int | None, source: str, now: datetime) -> dict:
-    return {
-        "corp_id": corp_id, "customer_id": customer_id, "platform": draft.platform, "shop": draft.shop,
-        "order_no": draft.order_no, "store_id": draft.store_id, "staff_id": draft.staff_id,
-        "status": draft.status, "category": draft.category, "amount": draft.amount,
-        "item_count": draft.item_count, "paid_at": draft.paid_at, "refund_amount": draft.refund_amount,
-        "buyer_kind": draft.buyer_kind, "buyer_value": draft.buyer_value, "phone": draft.phone,
-        "items": draft.items, "shipped_at": draft.shipped_at, "source": source, "created_at": now,
-        "updated_at": now,
-    }
-
-
-def _write(session: Session, rows: list[dict]) -> None:
-    table = Order.__table__
-    statement = dialect_insert(session, table)
-    excluded = statement.excluded
-    statement = statement.on_conflict_do_update(
-        index_elements=["corp_id", "platform", "shop", "order_no"],
-        set_={"status": excluded.status, "amount": excluded.amount, "refund_amount": excluded.refund_amount,
-              "shipped_at": func.coalesce(excluded.shipped_at, table.c.shipped_at),
-              "updated_at": excluded.updated_at},
-        where=or_(table.c.status != excluded.status, table.c.amount != excluded.amount,
-                  table.c.refund_amount != excluded.refund_amount),
-    )
-    session.execute(statement, rows)
+def _row(corp_id: int, draft: OrderDraft, customer_id: int | None, source: str, now: datetime) -> tuple:
+    """The order as a row in ``repository.ORDER_COLUMNS`` order."""
+    return (corp_id, customer_id, draft.platform, draft.shop, draft.order_no, draft.store_id, draft.staff_id,
+            draft.status, draft.category, draft.amount, draft.item_count, draft.paid_at, draft.refund_amount,
+            draft.buyer_kind, draft.buyer_value, draft.phone, draft.items, draft.shipped_at, source, now, now)
 
 
 def upsert_orders(session: Session, corp_id: int, drafts: list[OrderDraft], *, source: str,
-                  clock: Clock, refresh_statistics: bool = False) -> UpsertOutcome:
+                  clock: Clock, refresh_statistics: bool = False, refresh_traits: bool = True) -> UpsertOutcome:
     """Write ``drafts`` (see the module docstring). An order number given twice: the last wins and
     the earlier one counts as unchanged. ``refresh_statistics``: a bulk load grew the tables a lot;
-    let the planner know before the traits are recomputed. Only flushes."""
+    let the planner know. ``refresh_traits=False``: the caller refreshes the traits of
+    ``outcome.customer_ids`` itself (a file import does it once for all its chunks). Only flushes."""
     latest: dict[Key, OrderDraft] = {}
     for draft in drafts:
         latest[(draft.platform, draft.shop, draft.order_no)] = draft
@@ -128,14 +107,27 @@ def upsert_orders(session: Session, corp_id: int, drafts: list[OrderDraft], *, s
     now = clock.now()
     rows = [_row(corp_id, d, c, source, now) for d, c in zip(new, customer_ids, strict=True)]
     rows += [_row(corp_id, d, c, source, now) for d, c in changed]
-    _write(session, rows)
+    repository.write_orders(session, rows)
     outcome.inserted, outcome.updated = len(new), len(changed)
     outcome.customer_ids = {c for c in customer_ids if c is not None} | {c for _, c in changed if c is not None}
     if refresh_statistics:
         repository.refresh_statistics(session)
-    if outcome.customer_ids:
+    if refresh_traits and outcome.customer_ids:
         mark_customers_changed(session, corp_id, outcome.customer_ids, clock=clock)
     return outcome
+
+
+#: customers per transaction when an import refreshes the traits it owes
+TRAIT_BATCH = 20_000
+
+
+def refresh_traits(sessions, corp_id: int, customer_ids: set[int], clock: Clock) -> None:
+    """Refresh the traits of ``customer_ids`` in transactions of ``TRAIT_BATCH`` customers (a long
+    import owes many; on SQLite one transaction would hold the write lock for all of them)."""
+    ordered = sorted(customer_ids)
+    for start in range(0, len(ordered), TRAIT_BATCH):
+        with sessions() as session:
+            mark_customers_changed(session, corp_id, ordered[start:start + TRAIT_BATCH], clock=clock)
 
 
 # --- the REST API ---------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from siyu.identity.service import normalise_identity
-from siyu.order.presets import UNPAID, ColumnMap, Preset
+from siyu.order.presets import TARGET_FIELDS, UNPAID, ColumnMap, Preset
 
 CENT = Decimal("0.01")
 #: Numeric(12, 2): ten digits before the point
@@ -189,90 +189,88 @@ def parse_quantity(value: object) -> int | str:
 
 
 class RowReader:
-    """Turns rows of one file (its preset and column map, the corp's time zone) into order lines."""
+    """Turns rows of one file (its preset and column map, the corp's time zone) into order lines.
+
+    Rows are padded to the header's width plus one empty cell, which every field the file lacks
+    points at: reading a million rows, each field is then one list index."""
 
     def __init__(self, preset: Preset, columns: ColumnMap, zone: tzinfo) -> None:
         self.preset = preset
         self.columns = columns
         self.zone = zone
-        self._index = columns.indexes
-        self._header = {target: columns.header_of(target) for target in columns.indexes}
+        self.width = len(columns.headers)
+        absent = self.width
+        index = columns.indexes
+        self._header = {target: columns.header_of(target) for target in index}
+        self._at = {target: index.get(target, absent) for target in TARGET_FIELDS}
+        self._has = set(index)
+        self._padding = [None] * (self.width + 1)
 
     def order_no_of(self, values: list) -> str:
         """The order number of a row as text (rows are grouped by it before they are read)."""
-        index = self._index["order_no"]
+        index = self._at["order_no"]
         return cell_text(values[index]) if index < len(values) else ""
-
-    def _cell(self, values: list, target: str) -> object:
-        index = self._index.get(target)
-        if index is None or index >= len(values):
-            return None
-        return values[index]
-
-    def _text(self, values: list, target: str, limit: int) -> str | None:
-        text = cell_text(self._cell(values, target))
-        return text[:limit] if text else None
 
     def read(self, row: int, values: list) -> tuple[OrderLine | None, list[Problem]]:
         """The order line in ``values`` (row number ``row``), or the problems found in it."""
+        count = len(values)
+        cells = values + self._padding[count:] if count <= self.width else values[:self.width] + [None]
+        at, has = self._at, self._has
         problems: list[Problem] = []
-        header = self._header
 
         def problem(target: str, reason: str, value: object) -> None:
-            problems.append(Problem(row, header[target], f"order.reject.{reason}", cell_text(value)))
+            problems.append(Problem(row, self._header[target], f"order.reject.{reason}", cell_text(value)))
 
-        raw_no = self._cell(values, "order_no")
+        raw_no = cells[at["order_no"]]
         order_no = cell_text(raw_no)
         if not order_no:
             problem("order_no", "missing", raw_no)
         elif len(order_no) > MAX_ORDER_NO:
             problem("order_no", "order_no_too_long", raw_no)
-
-        amount = parse_amount(self._cell(values, "amount"))
-        if isinstance(amount, str):
-            problem("amount", amount, self._cell(values, "amount"))
+        amount = parse_amount(cells[at["amount"]])
+        if amount.__class__ is str:
+            problem("amount", amount, cells[at["amount"]])
         refund: Decimal | str = ZERO
-        if "refund_amount" in self._index:
-            raw_refund = self._cell(values, "refund_amount")
-            refund = parse_amount(raw_refund) if cell_text(raw_refund) else ZERO
-            if isinstance(refund, str):
-                problem("refund_amount", refund, raw_refund)
-
-        status = self._status(values, problem)
-        paid_at = self._paid_at(values, status, problem)
+        if "refund_amount" in has:
+            raw_refund = cells[at["refund_amount"]]
+            if raw_refund is not None and raw_refund != "" and raw_refund != 0:
+                refund = parse_amount(raw_refund)
+                if refund == "missing":
+                    refund = ZERO
+                elif refund.__class__ is str:
+                    problem("refund_amount", refund, raw_refund)
+        status = self._status(cells, problem)
+        paid_at = self._paid_at(cells, status, problem)
         shipped_at = None
-        if "shipped_at" in self._index:
-            shipped = parse_time(self._cell(values, "shipped_at"), self.zone)
-            if isinstance(shipped, str):
-                problem("shipped_at", shipped, self._cell(values, "shipped_at"))
+        if "shipped_at" in has:
+            shipped = parse_time(cells[at["shipped_at"]], self.zone)
+            if shipped.__class__ is str:
+                problem("shipped_at", shipped, cells[at["shipped_at"]])
             else:
                 shipped_at = shipped
         quantity: int | str = 1
-        if "quantity" in self._index:
-            quantity = parse_quantity(self._cell(values, "quantity"))
-            if isinstance(quantity, str):
-                problem("quantity", quantity, self._cell(values, "quantity"))
+        if "quantity" in has:
+            quantity = parse_quantity(cells[at["quantity"]])
+            if quantity.__class__ is str:
+                problem("quantity", quantity, cells[at["quantity"]])
         if problems:
             return None, problems
-        assert isinstance(amount, Decimal) and isinstance(refund, Decimal) and isinstance(quantity, int)
-        assert status is not None and paid_at is not None
-        buyer = self.preset.buyer_kind and normalise_identity(self.preset.buyer_kind,
-                                                              self._text(values, "buyer", 128))
+        kind = self.preset.buyer_kind
         return OrderLine(
-            row=row, order_no=order_no, amount=amount, refund_amount=refund, status=status, paid_at=paid_at,
-            shipped_at=shipped_at, category=self._text(values, "category", 64), quantity=quantity,
-            title=self._text(values, "title", 200), influencer=self._text(values, "influencer", 64),
-            buyer=buyer or None, phone=normalise_identity("phone", cell_text(self._cell(values, "phone"))),
-            name=self._text(values, "name", 100),
-            member_no=normalise_identity("member_no", self._text(values, "member_no", 128)),
-            unionid=normalise_identity("unionid", self._text(values, "unionid", 128)),
-            store_code=self._text(values, "store_code", 64), staff_userid=self._text(values, "staff_userid", 64),
-        ), []
+            row, order_no, amount, refund, status, paid_at, shipped_at,  # type: ignore[arg-type]
+            category=_text(cells[at["category"]], 64), quantity=quantity,  # type: ignore[arg-type]
+            title=_text(cells[at["title"]], 200), influencer=_text(cells[at["influencer"]], 64),
+            buyer=_identity(kind, cells[at["buyer"]]) if kind else None,
+            phone=_identity("phone", cells[at["phone"]]), name=_text(cells[at["name"]], 100),
+            member_no=_identity("member_no", cells[at["member_no"]]),
+            unionid=_identity("unionid", cells[at["unionid"]]),
+            store_code=_text(cells[at["store_code"]], 64), staff_userid=_text(cells[at["staff_userid"]], 64),
+        ), problems
 
-    def _status(self, values: list, problem) -> str | None:
-        if "status" not in self._index:
+    def _status(self, cells: list, problem) -> str | None:
+        if "status" not in self._has:
             return "paid"
-        raw = self._cell(values, "status")
+        raw = cells[self._at["status"]]
         word = cell_text(raw)
         if not word:
             if self.preset.shop_from_store:
@@ -287,24 +285,37 @@ class RowReader:
             return None
         return status
 
-    def _paid_at(self, values: list, status: str | None, problem) -> datetime | None:
+    def _paid_at(self, cells: list, status: str | None, problem) -> datetime | None:
         """When the order was paid; an order closed before payment, or an export without payment
         times, falls back on the creation time."""
         paid = created = None
-        if "paid_at" in self._index:
-            paid = parse_time(self._cell(values, "paid_at"), self.zone)
-            if isinstance(paid, str):
-                problem("paid_at", paid, self._cell(values, "paid_at"))
+        if "paid_at" in self._has:
+            paid = parse_time(cells[self._at["paid_at"]], self.zone)
+            if paid.__class__ is str:
+                problem("paid_at", paid, cells[self._at["paid_at"]])
                 return None
-        if paid is None and "created_at" in self._index:
-            created = parse_time(self._cell(values, "created_at"), self.zone)
-            if isinstance(created, str):
-                problem("created_at", created, self._cell(values, "created_at"))
+        if paid is None and "created_at" in self._has:
+            created = parse_time(cells[self._at["created_at"]], self.zone)
+            if created.__class__ is str:
+                problem("created_at", created, cells[self._at["created_at"]])
                 return None
         moment = paid or created
         if moment is None and status is not None:
-            problem("paid_at" if "paid_at" in self._index else "created_at", "missing", None)
+            problem("paid_at" if "paid_at" in self._has else "created_at", "missing", None)
         return moment
+
+
+def _text(value: object, limit: int) -> str | None:
+    if value is None or value == "":
+        return None
+    text = cell_text(value)
+    return text[:limit] if text else None
+
+
+def _identity(kind: str, value: object) -> str | None:
+    if value is None or value == "":
+        return None
+    return normalise_identity(kind, cell_text(value))
 
 
 def merge_lines(preset: Preset, shop: str, lines: list[OrderLine], refund_column: str
@@ -312,6 +323,8 @@ def merge_lines(preset: Preset, shop: str, lines: list[OrderLine], refund_column
     """The order the lines of one order number make (one line for order-level exports);
     ``refund_column`` is the header a refund larger than the amount is reported under."""
     first = lines[0]
+    if len(lines) == 1:
+        return _single(preset, shop, first, refund_column)
     if preset.line_amounts:
         amount = sum((line.amount for line in lines), ZERO)
         refund = sum((line.refund_amount for line in lines), ZERO)
@@ -340,3 +353,24 @@ def merge_lines(preset: Preset, shop: str, lines: list[OrderLine], refund_column
         name=next((line.name for line in lines if line.name), None),
         member_no=first.member_no, unionid=first.unionid, rows=[line.row for line in lines],
     ), []
+
+
+def _single(preset: Preset, shop: str, line: OrderLine, refund_column: str) -> tuple[OrderDraft | None, list[Problem]]:
+    """``merge_lines`` for an order of one line (every order of an order-level export)."""
+    amount, refund, status = line.amount, line.refund_amount, line.status
+    if refund > amount:
+        return None, [Problem(line.row, refund_column, "order.reject.refund_exceeds_amount", f"{refund} > {amount}")]
+    if status == "refunded" and refund == ZERO:
+        refund = amount
+    elif refund == amount and amount > ZERO:
+        status = "refunded"
+    items = None
+    if line.title:
+        items = [{"title": line.title, "quantity": line.quantity, "influencer": line.influencer}
+                 if line.influencer else {"title": line.title, "quantity": line.quantity}]
+    return OrderDraft(
+        preset.platform, shop, line.order_no, amount, refund, status, line.paid_at, line.shipped_at,
+        line.category, line.quantity, items, preset.buyer_kind if line.buyer else None, line.buyer, line.phone,
+        line.name, line.member_no, line.unionid, rows=[line.row],
+    ), []
+

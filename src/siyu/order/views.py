@@ -21,7 +21,7 @@ from siyu.kit.errors import InvalidInput, NotFound, SiyuError
 from siyu.kit.pagination import paginate
 from siyu.kit.tenancy import Principal
 from siyu.models.order import Order, OrderImport
-from siyu.order import importer, repository, service
+from siyu.order import reading, repository, service
 from siyu.order.presets import PRESETS
 
 router = APIRouter()
@@ -79,7 +79,7 @@ def upload(request: Request, session: DbSession, clock: AppClock,
     except SiyuError as error:
         record(error, form, language)
         return _page(request, session, principal, form, error.status_code)
-    stored = importer.store_upload(request.app.state.settings.var_dir, principal.corp_id, file.filename, file.file)
+    stored = reading.store_upload(request.app.state.settings.var_dir, principal.corp_id, file.filename, file.file)
     try:
         created = service.create_import(session, principal, principal.corp_id, preset=preset, shop=shop.strip(),
                                         filename=file.filename, stored_path=stored, mapping=checked, clock=clock)

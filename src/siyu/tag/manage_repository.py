@@ -8,7 +8,6 @@ when the customer is (the customer's data-scope rule).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session

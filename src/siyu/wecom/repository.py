@@ -43,30 +43,35 @@ _inbox_inserts: dict[str, Any] = {}
 
 
 def _inbox_insert(session: Session):
-    # One statement per dialect with the row as parameters: the callback endpoint's hot path then
-    # reuses one compiled statement instead of building and hashing a new one per request.
+    # One statement per dialect, the rows going in as parameters: the callback endpoint's hot path
+    # reuses one compiled statement (executed as one multi-row INSERT) instead of building one per row.
     dialect = session.get_bind().dialect.name
     if dialect not in _inbox_inserts:
-        _inbox_inserts[dialect] = (dialect_insert(session, WeComCallback.__table__)
-                                   .on_conflict_do_nothing(index_elements=["event_key"])
-                                   .returning(WeComCallback.__table__.c.id))
+        table = WeComCallback.__table__
+        _inbox_inserts[dialect] = (dialect_insert(session, table).on_conflict_do_nothing(index_elements=["event_key"])
+                                   .returning(table.c.id, table.c.event_key))
     return _inbox_inserts[dialect]
 
 
-def insert_inbox_event(session: Session, values: dict[str, Any]) -> int | None:
-    """Store a new event (``status`` received). Returns its id, or None when ``event_key`` is already
-    in the inbox — the atomic ``INSERT … ON CONFLICT DO NOTHING`` makes concurrent duplicate
-    deliveries safe."""
-    return session.execute(_inbox_insert(session), values).scalar_one_or_none()
+def insert_inbox_events(session: Session, rows: list[dict[str, Any]]) -> dict[str, int]:
+    """Store new events (``status`` received) in one statement; returns event key → id of the rows
+    inserted. A key already in the inbox (or twice in ``rows``) is inserted once: the atomic
+    ``INSERT … ON CONFLICT DO NOTHING`` keeps concurrent duplicate deliveries out."""
+    return {key: callback_id for callback_id, key in session.execute(_inbox_insert(session), rows)}
 
 
-def inbox_id_of_key(session: Session, event_key: str) -> int | None:
-    return session.scalars(select(WeComCallback.id).where(WeComCallback.event_key == event_key)).first()
+def inbox_ids_of_keys(session: Session, event_keys: list[str]) -> dict[str, int]:
+    if not event_keys:
+        return {}
+    rows = session.execute(select(WeComCallback.event_key, WeComCallback.id)
+                           .where(WeComCallback.event_key.in_(event_keys)))
+    return {key: callback_id for key, callback_id in rows}
 
 
-def add_log_row(session: Session, values: dict[str, Any]) -> None:
-    """A rejected or duplicate delivery: logged with no event key, never handled."""
-    session.execute(WeComCallback.__table__.insert(), values)
+def add_log_rows(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Rejected or duplicate deliveries: logged with no event key, never handled."""
+    if rows:
+        session.execute(WeComCallback.__table__.insert(), rows)
 
 
 def callback_for_handling(session: Session, callback_id: int) -> WeComCallback | None:
@@ -111,9 +116,3 @@ def sync_runs_query(principal: Principal, *, kind: str | None = None) -> Select[
     if kind:
         statement = statement.where(WeComSyncRun.kind == kind)
     return statement
-
-
-def latest_sync_run(session: Session, principal: Principal) -> WeComSyncRun | None:
-    return session.scalars(
-        scoped(select(WeComSyncRun), WeComSyncRun, principal).order_by(WeComSyncRun.id.desc()).limit(1)
-    ).first()

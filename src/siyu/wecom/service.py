@@ -8,15 +8,17 @@ each one is set.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
 from siyu.kit.clock import Clock
 from siyu.kit.errors import Conflict, NotFound
-from siyu.kit.jobs import enqueue
+from siyu.kit.jobs import enqueue, enqueue_many
 from siyu.kit.security import encrypt_secret
 from siyu.kit.tenancy import Principal
 from siyu.models.wecom import CallbackStatus, WeComCallback, WeComConnection
@@ -118,28 +120,48 @@ def run_connection_test(session: Session, principal: Principal, clock: Clock,
 # -- the inbox --------------------------------------------------------------------------------------
 
 
-def store_event(session: Session, corp_id: int, event_key: str, row: dict, clock: Clock) -> CallbackStatus:
-    """Put a verified event in the inbox and enqueue its handling in the same transaction.
+@dataclass(frozen=True)
+class InboxEntry:
+    """A verified, decrypted delivery ready for the inbox: its event key and its inbox row."""
 
-    A second delivery of the same event (same ``event_key``) is logged as ``duplicate`` and
-    enqueues nothing. Returns ``received`` or ``duplicate``.
+    corp_id: int
+    event_key: str
+    row: dict[str, Any]
+
+
+def store_events(session: Session, entries: list[InboxEntry], clock: Clock) -> list[CallbackStatus]:
+    """Put verified events in the inbox and enqueue the handling of the new ones, in the caller's
+    transaction; one status per entry, in order.
+
+    An event already in the inbox, or met earlier in ``entries``, is a duplicate delivery: it is
+    logged as ``duplicate`` (naming the stored row) and enqueues nothing.
     """
-    callback_id = repository.insert_inbox_event(session, {**row, "event_key": event_key})
-    if callback_id is not None:
-        enqueue(session, HANDLE_CALLBACK_JOB, {"callback_id": callback_id}, corp_id=corp_id, clock=clock)
-        return CallbackStatus.received
-    original = repository.inbox_id_of_key(session, event_key)
-    repository.add_log_row(session, {**row, "event_key": None, "status": CallbackStatus.duplicate,
-                                     "reason": f"duplicate of #{original}"})
-    return CallbackStatus.duplicate
+    stored = repository.insert_inbox_events(session, [{**e.row, "event_key": e.event_key} for e in entries])
+    earlier = repository.inbox_ids_of_keys(session, [e.event_key for e in entries if e.event_key not in stored])
+    statuses, duplicates, new_by_corp = [], [], defaultdict(list)
+    claimed: set[str] = set()
+    for entry in entries:
+        if entry.event_key in stored and entry.event_key not in claimed:
+            claimed.add(entry.event_key)
+            new_by_corp[entry.corp_id].append({"callback_id": stored[entry.event_key]})
+            statuses.append(CallbackStatus.received)
+            continue
+        original = stored.get(entry.event_key) or earlier.get(entry.event_key)
+        duplicates.append({**entry.row, "event_key": None, "status": CallbackStatus.duplicate,
+                           "reason": f"duplicate of #{original}"})
+        statuses.append(CallbackStatus.duplicate)
+    for corp_id, jobs in new_by_corp.items():
+        enqueue_many(session, HANDLE_CALLBACK_JOB, jobs, corp_id=corp_id, clock=clock)
+    repository.add_log_rows(session, duplicates)
+    return statuses
 
 
 def log_rejection(session: Session, corp_id: int | None, reason: str, remote_address: str | None,
                   at: datetime) -> None:
     """A refused delivery: one ``rejected`` log row, nothing else."""
-    repository.add_log_row(session, dict(corp_id=corp_id, event_key=None, status=CallbackStatus.rejected,
-                                         reason=reason, remote_address=remote_address, received_at=at,
-                                         replay_count=0, created_at=at, updated_at=at))
+    repository.add_log_rows(session, [dict(corp_id=corp_id, event_key=None, status=CallbackStatus.rejected,
+                                           reason=reason, remote_address=remote_address, received_at=at,
+                                           replay_count=0, created_at=at, updated_at=at)])
 
 
 def replay_callback(session: Session, principal: Principal, callback_id: int, clock: Clock) -> WeComCallback:

@@ -10,7 +10,6 @@ from sqlalchemy import func, select, text
 
 from siyu.customer import contacts_bulk
 from siyu.customer.contacts_bulk import ContactRecord, FollowRecord
-
 from siyu.integrations.wecom.errors import WeComNotConnected
 from siyu.integrations.wecom.sync_org import ensure_staff
 from siyu.integrations.wecom.sync_runner import phase_counts

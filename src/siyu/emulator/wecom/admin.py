@@ -46,11 +46,10 @@ class AdminActions:
     state: EmulatorState
     http_client: httpx.Client | None = None
 
-    def corp(self, corp_id: str) -> Corp:  # provided by Simulator
-        raise NotImplementedError
+    if TYPE_CHECKING:  # provided by Simulator, which mixes this class in
+        def corp(self, corp_id: str) -> Corp: ...
 
-    def _emit(self, corp: Corp, raised: list[str]) -> None:  # provided by Simulator
-        raise NotImplementedError
+        def _emit(self, corp: Corp, raised: list[str]) -> None: ...
 
     # -- emulator configuration ------------------------------------------------------------------
     def create_corp(self, corp_id: str | None = None, name: str = "演示品牌", *, callback_url: str = "",

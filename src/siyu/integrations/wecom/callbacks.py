@@ -7,8 +7,9 @@ and the WeCom CorpID (the expected receive id).
   plaintext exactly.
 * POST — check the signature (constant time), refuse a timestamp outside ``TIMESTAMP_WINDOW`` of the
   injected clock (a replay), decrypt, check the receive id, parse, then store the event in the
-  inbox (unique ``event_key``) and enqueue ``wecom.handle_callback`` in the same transaction, and
-  answer ``success``. No handler work happens in the request: WeCom gives up after 5 seconds.
+  inbox (unique ``event_key``) and enqueue ``wecom.handle_callback`` in the same transaction (the
+  ``InboxWriter`` batches the concurrent requests into one), and answer ``success`` once committed.
+  No handler work happens in the request: WeCom gives up after 5 seconds.
 * A second delivery of a stored event answers ``success`` too and is logged as ``duplicate``; a
   refused delivery is answered 403 (400 when malformed, 404 for an unknown corp) and leaves a
   ``rejected`` log row and nothing else.
@@ -33,12 +34,14 @@ from sqlalchemy.orm import Session
 from siyu.auth.dependencies import request_language
 from siyu.integrations.wecom.crypto import CallbackCryptoError, WeComCrypto
 from siyu.integrations.wecom.events import event_key, parse_event
+from siyu.integrations.wecom.inbox_writer import InboxWriter
 from siyu.kit.clock import Clock
 from siyu.kit.db import Database
 from siyu.kit.i18n import translate
 from siyu.kit.security import decrypt_secret
 from siyu.models.wecom import CallbackStatus, WeComConnection
 from siyu.wecom import repository, service
+from siyu.wecom.service import InboxEntry
 
 log = structlog.get_logger("siyu.wecom.callbacks")
 
@@ -116,6 +119,7 @@ class CallbackReceiver:
     def __init__(self, database: Database, clock: Clock, secret_key: str) -> None:
         self.database, self.clock, self.secret_key = database, clock, secret_key
         self._remembered: dict[int, tuple[float, WeComCrypto]] = {}
+        self.writer = InboxWriter(database, clock)
 
     def _load(self, session: Session, corp_id: int) -> WeComCrypto:
         connection = repository.connection_of_corp(session, corp_id)
@@ -159,26 +163,35 @@ class CallbackReceiver:
             _check_timestamp(delivery.timestamp, self.clock)
             return plaintext
 
-    def receive(self, delivery: Delivery) -> CallbackStatus:
-        """POST: store the event once and enqueue its handling. Returns ``received`` or ``duplicate``."""
+    def _entry(self, delivery: Delivery, crypto: WeComCrypto) -> InboxEntry:
+        _check_parameters(delivery)
+        xml = crypto.decrypt_message(delivery.payload, delivery.msg_signature, delivery.timestamp, delivery.nonce)
+        # After the signature: a forged request is reported as forged, an authentic old one as stale.
+        _check_timestamp(delivery.timestamp, self.clock)
+        event = parse_event(xml)
+        now = self.clock.now()
+        row = dict(corp_id=delivery.corp_id, status=CallbackStatus.received,
+                   event=event.event[:64] or None, change_type=event.change_type[:64] or None,
+                   payload_xml=xml, remote_address=delivery.remote_address, received_at=now,
+                   replay_count=0, created_at=now, updated_at=now)
+        return InboxEntry(delivery.corp_id, event_key(delivery.corp_id, event), row)
 
-        def open_envelope(crypto: WeComCrypto) -> str:
-            _check_parameters(delivery)
-            return crypto.decrypt_message(delivery.payload, delivery.msg_signature, delivery.timestamp,
-                                          delivery.nonce)
+    def open_remembered(self, delivery: Delivery) -> InboxEntry | None:
+        """The inbox entry of a delivery that passes every check with the remembered crypto, without
+        touching the database; None when anything needs the database (then call ``open``)."""
+        remembered = self._remembered.get(delivery.corp_id)
+        if remembered is None or remembered[0] < time.monotonic():
+            return None
+        try:
+            return self._entry(delivery, remembered[1])
+        except (CallbackCryptoError, Refused):
+            return None
 
+    def open(self, delivery: Delivery) -> InboxEntry:
+        """POST: verify and decrypt a delivery into its inbox entry, or log it and raise ``Refused``."""
         with self._refusals_logged(delivery) as attempt, self.database.session() as session:
-            xml = self._with_crypto(session, attempt, delivery.corp_id, open_envelope)
-            # After the signature: a forged request is reported as forged, an authentic old one as stale.
-            _check_timestamp(delivery.timestamp, self.clock)
-            event = parse_event(xml)
-            now = self.clock.now()
-            row = dict(corp_id=delivery.corp_id, status=CallbackStatus.received,
-                       event=event.event[:64] or None, change_type=event.change_type[:64] or None,
-                       payload_xml=xml, remote_address=delivery.remote_address, received_at=now,
-                       replay_count=0, created_at=now, updated_at=now)
-            return service.store_event(session, delivery.corp_id, event_key(delivery.corp_id, event), row,
-                                       self.clock)
+            return self._with_crypto(session, attempt, delivery.corp_id,
+                                     lambda crypto: self._entry(delivery, crypto))
 
     @contextmanager
     def _refusals_logged(self, delivery: Delivery) -> Iterator[_Attempt]:
@@ -249,8 +262,13 @@ async def receive_callback(corp_id: int, request: Request) -> Response:
     """An event: verified, stored, acknowledged; handled later by the ``wecom.handle_callback`` job."""
     body = await request.body()
     delivery = _delivery(request, corp_id, body)
+    receiver = receiver_of(request)
     try:
-        await run_in_threadpool(receiver_of(request).receive, delivery)
+        # The common case needs no database read and no thread: crypto is remembered, checks are
+        # microseconds. Anything else (first delivery, changed settings, a refusal to log) goes
+        # through ``open`` on a worker thread.
+        entry = receiver.open_remembered(delivery) or await run_in_threadpool(receiver.open, delivery)
+        await receiver.writer.store(entry)
     except Refused as refusal:
         return _refusal_response(request, refusal)
     return PlainTextResponse(ACK_BODY)

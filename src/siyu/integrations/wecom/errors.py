@@ -53,7 +53,10 @@ class WeComApiError(SiyuError):
 
     @property
     def retryable(self) -> bool:
-        """Worth trying again later (busy, rate-limited, or no answer at all)."""
+        """Worth trying again later: busy, rate-limited, or no answer at all — but never a change
+        whose outcome is unknown (that needs reconciling first)."""
+        if self.outcome_unknown:
+            return False
         return self.errcode in RETRYABLE_ERRORS or self.errcode == NO_ANSWER
 
     def __str__(self) -> str:

@@ -33,7 +33,11 @@ from siyu.integrations.wecom.errors import WeComApiError, WeComNotConnected
 from siyu.integrations.wecom.ratelimit import RetryPolicy
 from siyu.kit.jobs import JobContext
 from siyu.kit.outbox import (
-    Deliverer, ProviderOutcomeUnknown, ProviderRefused, ProviderRetryable, register_deliverer,
+    Deliverer,
+    ProviderOutcomeUnknown,
+    ProviderRefused,
+    ProviderRetryable,
+    register_deliverer,
 )
 from siyu.models.job import OutboxMessage
 from siyu.tag import wecom_sync

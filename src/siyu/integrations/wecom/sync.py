@@ -73,8 +73,9 @@ def _departments(runner: SyncRunner) -> None:
         if error.errcode not in RESTRICTED:
             raise
         # The secret may not read the address book: staff come from the follow users only.
-        log.warning("wecom.sync.address_book_refused", run=runner.run_id, errcode=error.errcode)
-        runner.commit(lambda session: {"refused_errcode": error.errcode},
+        errcode = error.errcode
+        log.warning("wecom.sync.address_book_refused", run=runner.run_id, errcode=errcode)
+        runner.commit(lambda session: {"refused_errcode": errcode},
                       checkpoint={"address_book": False, "department_ids": []}, done=1, total=1)
         return
     now = runner.clock.now()
@@ -172,7 +173,12 @@ def sync_runs(session: Session, corp_id: int, limit: int = 20) -> list[WeComSync
 
 
 class WeComSync:
-    """Starts, resumes and carries out sync runs."""
+    """Starts, resumes and carries out sync runs.
+
+    One process should carry a run at a time (``request_sync`` enqueues one job per run; the CLI runs
+    in the foreground). Two at once would not corrupt data — every write is an idempotent upsert —
+    but would fetch everything twice and move the checkpoint back and forth.
+    """
 
     def __init__(self, sessions: SessionScope, clients: WeComClientFactory, clock: Clock, *,
                  tuning: SyncTuning | None = None, progress: ProgressListener | None = None,

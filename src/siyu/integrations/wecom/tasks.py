@@ -6,10 +6,12 @@
   ``externalcontact/get`` and updates the customer (name, gender, unionid identity), its relations and
   their tags. Callback handlers enqueue it; ``corp_id`` is siyu's corp id or the WeCom corp id.
 
-Both write in transactions of their own instead of the job's: a sync commits after every page, and
-on SQLite a transaction that has read cannot write once another connection committed (WAL snapshot
-rule) — the token cache and each page commit on their own, so the job's transaction must not hold
-a read snapshot across them. Writes are idempotent upserts, so a job that runs twice is harmless.
+Both write in transactions of their own instead of the job's: a sync commits after every page (that
+is what makes it resumable), and the token cache commits on its own. The job's transaction is ended
+before that work starts — on SQLite it would otherwise hold the single write lock (or a read snapshot
+that can no longer write once another connection committed) while the handler's own transactions
+wait for it. The worker then completes the job in a fresh transaction, still guarded by its lease.
+Writes are idempotent upserts, so a job that runs twice is harmless.
 """
 
 from __future__ import annotations
@@ -37,8 +39,8 @@ _factories_lock = threading.Lock()
 def own_sessions(ctx: JobContext) -> SessionScope:
     """Units of work on the job's database, each its own transaction (write lock taken up front on
     SQLite, so a read-then-write unit never meets a stale snapshot)."""
-    # The job's transaction has only read its job row; ending it now releases its snapshot. The
-    # worker completes the job in a fresh transaction afterwards.
+    # The job's transaction has only read its job row; ending it releases SQLite's write lock (or
+    # snapshot) for the units below. The worker completes the job in a fresh transaction afterwards.
     ctx.session.rollback()
     engine = ctx.session.get_bind()
     factory = sessionmaker(engine.execution_options(sqlite_immediate=True), expire_on_commit=False)

@@ -12,7 +12,6 @@ from alembic import op
 
 import siyu.kit.db
 
-
 revision = '0001_foundation'
 down_revision = None
 branch_labels = None

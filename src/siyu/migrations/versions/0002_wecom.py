@@ -12,7 +12,6 @@ from alembic import op
 
 import siyu.kit.db
 
-
 revision = '0002_wecom'
 down_revision = '0001_foundation'
 branch_labels = None

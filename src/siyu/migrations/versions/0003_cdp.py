@@ -12,7 +12,6 @@ from alembic import op
 
 import siyu.kit.db
 
-
 revision = '0003_cdp'
 down_revision = '0002_wecom'
 branch_labels = None
