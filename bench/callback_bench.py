@@ -18,12 +18,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import socket
 import statistics
 import subprocess
 import sys
 import time
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode
@@ -32,7 +30,13 @@ import httpx
 import uvloop
 from sqlalchemy import create_engine, func, select, text
 
-from bench.machine import describe_database, describe_machine
+from bench.machine import (
+    create_scratch_database,
+    describe_database,
+    describe_machine,
+    drop_database,
+    free_port,
+)
 
 TOKEN = "BenchToken2026"
 AES_KEY = "BenchAesKey0123456789abcdefghijklmnopqrstuv"
@@ -51,26 +55,7 @@ class Sample:
     status: int
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
-
-def _create_database(admin_url: str) -> tuple[str, str]:
-    name = f"siyu_bench_callbacks_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    admin = create_engine(admin_url.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return admin_url.rsplit("/", 1)[0] + f"/{name}", name
-
-
-def _drop_database(admin_url: str, name: str) -> None:
-    admin = create_engine(admin_url.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def _prepare(url: str) -> int:
@@ -252,11 +237,11 @@ def main(argv: list[str]) -> int:
         "SIYU_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"),
         help="PostgreSQL server (an admin database URL); a throwaway database is created on it")
     options = parser.parse_args(argv)
-    url, name = _create_database(options.database_url)
+    url, name = create_scratch_database(options.database_url, "callbacks")
     server = None
     try:
         corp_id = _prepare(url)
-        port = _free_port()
+        port = free_port()
         server = _start_server(url, port)
         base_url = f"http://127.0.0.1:{port}"
         engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
@@ -296,7 +281,7 @@ def main(argv: list[str]) -> int:
         if server is not None:
             server.terminate()
             server.wait(timeout=15)
-        _drop_database(options.database_url, name)
+        drop_database(options.database_url, name)
 
 
 if __name__ == "__main__":

@@ -23,14 +23,13 @@ import os
 import random
 import sys
 import time
-import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import func, select, text
 
-from bench.machine import describe_database, describe_machine
+from bench.machine import create_scratch_database, describe_database, describe_machine, drop_database
 
 EXISTING = 200_000
 MEMBER_ONLY = 5_000
@@ -45,20 +44,6 @@ class Mix:
     linking: float = 0.02
 
 
-def _create_database(admin_url: str) -> tuple[str, str]:
-    name = f"siyu_bench_identity_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    admin = create_engine(admin_url.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return admin_url.rsplit("/", 1)[0] + f"/{name}", name
-
-
-def _drop_database(admin_url: str, name: str) -> None:
-    admin = create_engine(admin_url.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def _phone(n: int) -> str:
@@ -247,12 +232,12 @@ def main(argv: list[str]) -> int:
         "SIYU_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"))
     parser.add_argument("--no-record", action="store_true", help="do not append the figures to docs/benchmarks.md")
     options = parser.parse_args(argv)
-    url, name = _create_database(options.database_url)
+    url, name = create_scratch_database(options.database_url, "identity")
     try:
         figures = run(url.replace("postgresql://", "postgresql+psycopg://", 1), options.claims, options.batch,
                       options.seed)
     finally:
-        _drop_database(options.database_url, name)
+        drop_database(options.database_url, name)
     if not options.no_record:
         _record(figures, Mix())
     return 0

@@ -31,7 +31,6 @@ import base64
 import json
 import os
 import random
-import socket
 import subprocess
 import sys
 import threading
@@ -43,39 +42,26 @@ from pathlib import Path
 
 import httpx
 import uvloop
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import create_engine, func, select
 
-from bench.machine import describe_database, describe_machine
+from bench.machine import (
+    create_scratch_database,
+    describe_database,
+    describe_machine,
+    drop_database,
+    free_port,
+)
 
 SECRET_KEY = "bench-secret-key"
 PEOPLE = 50_000
 EVENTS = ("Product Viewed", "Product Added", "Checkout Started", "Coupon Viewed", "Store Searched")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
 
 def _engine(url: str):
     return create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1), pool_size=16, max_overflow=8)
 
 
-def _create_database(admin_url: str) -> tuple[str, str]:
-    name = f"siyu_bench_ingest_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    admin = create_engine(admin_url.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return admin_url.rsplit("/", 1)[0] + f"/{name}", name
-
-
-def _drop_database(admin_url: str, name: str) -> None:
-    admin = create_engine(admin_url.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def _prepare(url: str) -> tuple[int, int, str]:
@@ -344,7 +330,7 @@ def main(argv: list[str]) -> int:
         "SIYU_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"),
         help="PostgreSQL server (an admin database URL); a throwaway database is created on it")
     options = parser.parse_args(argv)
-    url, name = _create_database(options.database_url)
+    url, name = create_scratch_database(options.database_url, "ingest")
     server = None
     try:
         corp_id, source_id, write_key = _prepare(url)
@@ -357,7 +343,7 @@ def main(argv: list[str]) -> int:
         print(f"{TEMPLATES} batch templates of {options.batch} messages built in {time.perf_counter() - built:.1f} s "
               f"(mean body {size / 1024:.1f} KiB, {size / options.batch:.0f} bytes per message); every request "
               f"is a template with its own messageIds")
-        port = _free_port()
+        port = free_port()
         server = _start_server(url, port, options.workers)
         print(f"server: uvicorn siyu.app:create_app, {options.workers} worker process(es); load: {options.clients} "
               f"closed-loop keep-alive clients for {options.seconds:.0f} s")
@@ -401,7 +387,7 @@ def main(argv: list[str]) -> int:
         if server is not None:
             server.terminate()
             server.wait(timeout=30)
-        _drop_database(options.database_url, name)
+        drop_database(options.database_url, name)
 
 
 if __name__ == "__main__":

@@ -44,3 +44,36 @@ def describe_database(engine: Engine) -> str:
 def peak_memory_mib() -> float:
     """Peak resident memory of this process so far (Linux reports kilobytes)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def free_port() -> int:
+    """A free TCP port on the loopback interface."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def create_scratch_database(admin_url: str, purpose: str) -> tuple[str, str]:
+    """A throwaway PostgreSQL database next to ``admin_url``: returns (its URL, its name)."""
+    import os
+    import uuid
+
+    from sqlalchemy import create_engine, text
+
+    name = f"siyu_bench_{purpose}_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    admin = create_engine(admin_url.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return admin_url.rsplit("/", 1)[0] + f"/{name}", name
+
+
+def drop_database(admin_url: str, name: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    admin = create_engine(admin_url.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()

@@ -38,7 +38,7 @@ import duckdb
 import psycopg
 from sqlalchemy import create_engine, text
 
-from bench.machine import describe_database, describe_machine
+from bench.machine import describe_database, describe_machine, drop_database
 
 REPORT = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 COLUMNS = ("customer_id", "first_order_at", "last_order_at", "order_count", "total_spend", "average_spend",
@@ -168,13 +168,6 @@ def _copy_database(url: str) -> tuple[str, str]:
     copy = url.rsplit("/", 1)[0] + f"/{name}"
     upgrade(_sqlalchemy_url(copy))
     return copy, name
-
-
-def _drop_database(url: str, name: str) -> None:
-    admin = create_engine(_sqlalchemy_url(url.rsplit("/", 1)[0] + "/postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def _copy_out(url: str, query: str, path: Path) -> None:
@@ -320,7 +313,7 @@ def main(argv: list[str]) -> int:
         figures = run(url, options.corp_id)
     finally:
         if name is not None:
-            _drop_database(options.database_url, name)
+            drop_database(options.database_url.rsplit("/", 1)[0] + "/postgres", name)
     report = _report(figures)
     print(report)
     if not options.no_record:

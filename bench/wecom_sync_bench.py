@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import os
-import socket
 import tempfile
 import time
 import uuid
@@ -41,7 +40,7 @@ from typing import Any
 import httpx
 from sqlalchemy import create_engine, func, select, text
 
-from bench.machine import describe_database, describe_machine, peak_memory_mib
+from bench.machine import describe_database, describe_machine, free_port, peak_memory_mib
 from siyu.customer import contacts_bulk
 from siyu.customer.contacts_bulk import ContactRecord, FollowRecord
 from siyu.integrations.wecom.sync_customers import CUSTOMER_TABLES
@@ -81,12 +80,6 @@ def _serve_emulator(port: int, seeded, credentials: dict[str, Any], ready) -> No
     state.corps, state.tokens, state.token_by_secret = seeded.corps, seeded.tokens, seeded.token_by_secret
     ready.put(credentials)
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _records(world) -> list[ContactRecord]:
@@ -287,7 +280,7 @@ def main(argv: list[str]) -> int:
     print(f"emulator: {len(world.members)} staff, {len(world.customers)} customers, "
           f"{sum(len(c.follows) for c in world.customers.values())} relations, {len(world.groups)} groups "
           f"(seeded in {time.perf_counter() - started:.1f} s)")
-    port = _free_port()
+    port = free_port()
     context = multiprocessing.get_context("fork")
     ready = context.Queue()
     emulator = context.Process(target=_serve_emulator, args=(port, world_state, credentials, ready),

@@ -22,20 +22,25 @@ import os
 import socket
 import threading
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
 from sqlalchemy import and_, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from siyu.kit.clock import Clock, get_clock
 from siyu.kit.db import Database, dialect_insert
 from siyu.models.job import Job, JobStatus
 
 log = structlog.get_logger("siyu.jobs")
+
+
+#: A factory of units of work (``with sessions() as session: …`` commits or rolls back).
+SessionScope = Callable[[], AbstractContextManager[Session]]
 
 
 class PermanentJobError(Exception):
@@ -52,6 +57,30 @@ class JobContext:
     corp_id: int | None
     attempt: int
     worker_id: str
+
+    def own_sessions(self) -> SessionScope:
+        """Units of work of their own, for long jobs that commit chunk by chunk (imports, syncs):
+        neither one transaction (and, on SQLite, the single write lock) held for minutes nor the
+        progress lost to a crash. Each unit takes the write lock up front on SQLite, so a
+        read-then-write unit never meets a stale snapshot. The job's own transaction, which has
+        only read its job row, is ended first; the worker completes the job in a fresh one."""
+        self.session.rollback()
+        engine = self.session.get_bind()
+        factory = sessionmaker(engine.execution_options(sqlite_immediate=True), expire_on_commit=False)
+
+        @contextmanager
+        def scope() -> Iterator[Session]:
+            session = factory()
+            try:
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+            finally:
+                session.close()
+
+        return scope
 
     def enqueue(self, name: str, args: dict[str, Any] | None = None, **options: Any) -> int | None:
         """Enqueue a follow-up job in this job's transaction (it runs only if this one completes)."""

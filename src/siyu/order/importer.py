@@ -26,7 +26,6 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -35,6 +34,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from siyu.kit.clock import Clock
+from siyu.kit.jobs import SessionScope
 from siyu.models.order import OrderImport
 from siyu.order import repository, service
 from siyu.order.presets import MissingColumns, Preset, map_columns, preset_for
@@ -44,7 +44,6 @@ from siyu.order.validation import OrderDraft, OrderLine, Problem, RowReader, cel
 CHUNK_ROWS = 5000
 #: pending customers after which an import refreshes their traits before going on
 TRAIT_FLUSH = 500_000
-SessionScope = Callable[[], AbstractContextManager[Session]]
 #: (rows done, fraction of the file done or None) after each chunk
 ProgressCallback = Callable[[int, float | None], None]
 

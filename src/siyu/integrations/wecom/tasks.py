@@ -17,11 +17,9 @@ Writes are idempotent upserts, so a job that runs twice is harmless.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from siyu.integrations.wecom.client import WeComClientFactory
 from siyu.integrations.wecom.errors import WeComApiError, WeComNotConnected
@@ -35,29 +33,6 @@ from siyu.models.wecom import WeComConnection
 _factories: dict[tuple[object, Clock], WeComClientFactory] = {}
 _factories_lock = threading.Lock()
 
-
-def own_sessions(ctx: JobContext) -> SessionScope:
-    """Units of work on the job's database, each its own transaction (write lock taken up front on
-    SQLite, so a read-then-write unit never meets a stale snapshot)."""
-    # The job's transaction has only read its job row; ending it releases SQLite's write lock (or
-    # snapshot) for the units below. The worker completes the job in a fresh transaction afterwards.
-    ctx.session.rollback()
-    engine = ctx.session.get_bind()
-    factory = sessionmaker(engine.execution_options(sqlite_immediate=True), expire_on_commit=False)
-
-    @contextmanager
-    def scope() -> Iterator[Session]:
-        session = factory()
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
-        finally:
-            session.close()
-
-    return scope
 
 
 def _clients(ctx: JobContext, sessions: SessionScope) -> WeComClientFactory:
@@ -77,7 +52,7 @@ def _permanent_unless_retryable(error: WeComApiError) -> Exception:
 
 @job_handler(JOB_NAME, max_attempts=12)
 def run_sync(ctx: JobContext, run_id: int) -> None:
-    sessions = own_sessions(ctx)
+    sessions = ctx.own_sessions()
     try:
         WeComSync(sessions, _clients(ctx, sessions), ctx.clock).run(run_id)
     except WeComApiError as error:
@@ -98,7 +73,7 @@ def _corp_id(session: Session, corp_id: int | str) -> int:
 
 @job_handler("wecom.refresh_external_contact")
 def refresh_external_contact(ctx: JobContext, corp_id: int | str, external_userid: str) -> None:
-    sessions = own_sessions(ctx)
+    sessions = ctx.own_sessions()
     with sessions() as session:
         local_corp = _corp_id(session, corp_id)
     try:

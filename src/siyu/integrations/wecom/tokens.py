@@ -17,18 +17,16 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections.abc import Callable
-from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
-from sqlalchemy.orm import Session
 
 from siyu.kit.clock import Clock
 from siyu.kit.db import dialect_insert
+from siyu.kit.jobs import SessionScope
 from siyu.models.wecom import WeComAccessToken
 
 #: A factory of units of work: each ``with`` block commits on success (``Database.session`` is one).
-SessionScope = Callable[[], AbstractContextManager[Session]]
 #: Fetches a fresh token from WeCom: returns (access_token, expires_in seconds).
 TokenFetcher = Callable[[], tuple[str, int]]
 
