@@ -87,3 +87,13 @@ def staff_count_by_department(session: Session, principal: Principal) -> dict[in
         select(Staff.department_id, func.count()).group_by(Staff.department_id), Staff, principal
     )
     return {dept: count for dept, count in session.execute(statement) if dept is not None}
+
+
+def staff_names(session: Session, principal: Principal, staff_ids: set[int]) -> dict[int, str]:
+    """Names of the given staff members that are in the principal's scope."""
+    statement = staff_query(principal).where(Staff.id.in_(staff_ids))
+    return {staff.id: staff.name for staff in session.scalars(statement)}
+
+
+def staff_in_scope_by_userid(session: Session, principal: Principal, userid: str) -> Staff | None:
+    return session.scalars(staff_query(principal).where(Staff.userid == userid)).first()

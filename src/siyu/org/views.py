@@ -98,8 +98,7 @@ def _users_page(session: Session, principal: Principal, departments: list[Depart
     staff_ids = {u.staff_id for u in users if u.staff_id is not None}
     staff_names: dict[int, str] = {}
     if staff_ids:
-        statement = repository.staff_query(principal).where(StaffModel.id.in_(staff_ids))
-        staff_names = {s.id: s.name for s in session.scalars(statement)}
+        staff_names = repository.staff_names(session, principal, staff_ids)
     return {"users": users, "users_next": next_cursor, "staff_names": staff_names,
             "department_names": {d.id: d.name for d in departments},
             "corp_wide_roles": {role.value for role in CORP_WIDE_ROLES}}
@@ -207,8 +206,7 @@ def create_user(request: Request, session: DbSession, username: str = Form(""), 
     staff_userid = staff_userid.strip()
     if staff_userid:
         # Operators know staff by their WeCom userid; the schema wants the row id (in scope only).
-        statement = repository.staff_query(principal).where(StaffModel.userid == staff_userid)
-        found = session.scalars(statement).first()
+        found = repository.staff_in_scope_by_userid(session, principal, staff_userid)
         if found is None:
             form.errors["staff_userid"] = translate("error.staff_not_found", operator_language)
         form.values["staff_id"] = found.id if found else None
