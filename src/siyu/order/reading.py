@@ -64,7 +64,8 @@ class SourceFile:
             try:
                 return self._xlsx_rows(XlsxRows(str(self.path)))
             except WorkbookError:
-                pass  # a zip that is not an Office Open XML workbook (ODS …): python-calamine knows it
+                # A zip that is not an Office Open XML workbook (ODS …): python-calamine reads it.
+                return self._excel_rows()
         return self._excel_rows()
 
     def _xlsx_rows(self, workbook: XlsxRows) -> Iterator[tuple[int, list]]:
