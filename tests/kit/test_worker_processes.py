@@ -207,9 +207,12 @@ def test_several_workers_run_every_job_exactly_once_and_never_the_same_job_at_on
     assert sorted(effects) == sorted(job_ids)
     assert effects == {job_id: runs[0][0] for job_id, runs in executions.items()}
     assert attempts == {1}
-    # and the work was shared, so the claims really raced. Not necessarily by all three: SQLite's
-    # busy handler is not fair and may starve one process for the few seconds this takes.
+    # and only our workers ran them. On PostgreSQL the work is also shared, so the claims really
+    # raced (SKIP LOCKED hands each claimer different rows). SQLite's busy handler is not fair:
+    # one process may win every claim for the few seconds this takes, as seen in CI, so there the
+    # exactly-once and no-overlap checks above carry the test.
     sharing = {runs[0][1] for runs in executions.values()}
     assert sharing <= {worker.pid for worker in workers}
-    assert len(sharing) >= 2
+    if not database.is_sqlite:
+        assert len(sharing) >= 2
     assert [stop_gracefully(worker) for worker in workers] == [0, 0, 0]
