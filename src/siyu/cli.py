@@ -50,7 +50,7 @@ def _settings():
 
 
 @db_app.command("upgrade")
-def db_upgrade(revision: str = typer.Argument("head")) -> None:
+def db_upgrade(revision: str = typer.Argument("heads")) -> None:
     """Apply migrations up to REVISION (default: head)."""
     from siyu.kit.migrate import upgrade
 
