@@ -10,6 +10,7 @@ import sys
 
 #: benchmark name → module (add new benchmarks here)
 BENCHMARKS = {
+    "acquisition": "bench.acquisition_bench",
     "seed": "bench.seed_bench",
     "callbacks": "bench.callback_bench",
     "wecom-sync": "bench.wecom_sync_bench",
@@ -17,6 +18,11 @@ BENCHMARKS = {
     "ingest": "bench.ingest_bench",
     "orders": "bench.order_import_bench",
     "rfm": "bench.rfm_bench",
+    "broadcast": "bench.broadcast_bench",
+    "customer-360": "bench.customer_360_bench",
+    "segment": "bench.segment_bench",
+    "loyalty": "bench.loyalty_bench",
+    "journey": "bench.journey_bench",
 }
 
 

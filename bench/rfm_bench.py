@@ -6,7 +6,10 @@ DuckDB query over the same data.
 The data is the bench population (``siyu seed --scale bench``: 1 M customers, 10 M orders). By
 default the benchmark copies that database (``CREATE DATABASE … TEMPLATE``), migrates the copy to
 the current schema and drops it at the end, so the shared bench database is never written;
-``--in-place`` runs on the given database, which must already be at the current schema.
+``--in-place`` runs on the given database, which must already be at the current schema: its trait
+rows of the corp are deleted for the empty-table run and end as the last recompute wrote them (the
+predicted-value columns, which the recompute does not write, are kept aside and put back), i.e. as a
+normal recompute would leave them.
 
 siyu's side is ``siyu.customer.traits.recompute_corp`` in one transaction, committed, as the job
 runs it: every live customer's aggregates staged in one pass over the corp's orders, the cut points
@@ -20,6 +23,9 @@ aggregates, favourites with the same tie rule, the same percentile_disc cut poin
 and stages — into a table, in this process, with as many threads as the machine has cores. Loading
 DuckDB (PostgreSQL ``COPY`` to CSV, then ``read_csv``) is timed apart and excluded from the ratio.
 Both results are then compared row by row; the benchmark fails if a single trait differs.
+
+Last, incremental maintenance: 20,000 random customers get one new order each and
+``mark_customers_changed`` recomputes them, in a transaction that is rolled back.
 """
 
 from __future__ import annotations
@@ -149,6 +155,8 @@ class Figures:
     siyu_warm_seconds: float
     duckdb_seconds: float
     differences: int
+    incremental_customers: int = 0
+    incremental_seconds: float = 0.0
 
 
 def _sqlalchemy_url(url: str) -> str:
@@ -208,6 +216,47 @@ def _siyu_recompute(database, corp_id: int, clock) -> float:
     return time.perf_counter() - started
 
 
+SAVED_PREDICTIONS = "bench_rfm_saved_predictions"
+PREDICTIONS = ("probability_alive", "expected_purchases_90d", "expected_average_spend", "predicted_value_90d")
+
+
+def _restore_predictions(database) -> None:
+    with database.engine.begin() as connection:
+        connection.execute(text(
+            f"UPDATE customer_trait t SET {', '.join(f'{c} = s.{c}' for c in PREDICTIONS)} "
+            f"FROM {SAVED_PREDICTIONS} s WHERE t.customer_id = s.customer_id"))
+        connection.execute(text(f"DROP TABLE {SAVED_PREDICTIONS}"))
+
+
+#: customers given one new order each for the incremental measurement
+INCREMENTAL_CUSTOMERS = 20_000
+
+
+def _incremental(database, corp_id: int, clock, customers: int = INCREMENTAL_CUSTOMERS) -> tuple[int, float]:
+    """Trait maintenance as ingest drives it: ``customers`` random customers each get one new order
+    (inserted in the transaction, not timed), then ``mark_customers_changed`` — the call order
+    import and event expansion make — recomputes them. The transaction is rolled back, so the bench
+    brand keeps its orders and traits. Returns (customers, seconds)."""
+    from siyu.customer.traits import mark_customers_changed
+
+    with database.session() as session:
+        ids = list(session.execute(text(
+            "SELECT id FROM customer WHERE corp_id = :c AND merged_into_id IS NULL ORDER BY random() LIMIT :n"),
+            {"c": corp_id, "n": customers}).scalars())
+        session.execute(text(
+            "INSERT INTO customer_order (corp_id, customer_id, platform, shop, order_no, status, category, amount, "
+            "item_count, refund_amount, paid_at, created_at, updated_at, source) "
+            "SELECT :c, id, 'miniprogram', 'bench-incremental', 'INC' || id, 'paid', '日常水果', 36.50, 1, 0, "
+            ":now, :now, :now, 'bench' FROM unnest(CAST(:ids AS bigint[])) AS id"),
+            {"c": corp_id, "ids": ids, "now": clock.now()})
+        started = time.perf_counter()
+        mark_customers_changed(session, corp_id, ids, clock=clock)
+        session.flush()
+        seconds = time.perf_counter() - started
+        session.rollback()
+    return len(ids), seconds
+
+
 def _compare(url: str, corp_id: int, duck: duckdb.DuckDBPyConnection, folder: Path) -> int:
     """How many trait rows differ between the two engines (0 when they agree on every column)."""
     names = ", ".join(name if name != "channels" else "channels::text"
@@ -243,6 +292,12 @@ def run(url: str, corp_id: int | None) -> Figures:
                                     {"c": corp_id}).scalar_one()
         settings = connection.execute(text("SELECT new_days, active_days, lost_days FROM corp_trait_settings "
                                            "WHERE corp_id = :c"), {"c": corp_id}).one_or_none() or (30, 90, 365)
+        # The predicted-value columns are not the recompute's: keep them aside and put them back after,
+        # so an in-place run leaves the traits as a normal recompute would.
+        connection.execute(text(f"DROP TABLE IF EXISTS {SAVED_PREDICTIONS}"))
+        connection.execute(text(
+            f"CREATE TABLE {SAVED_PREDICTIONS} AS SELECT customer_id, {', '.join(PREDICTIONS)} FROM customer_trait "
+            "WHERE corp_id = :c AND probability_alive IS NOT NULL"), {"c": corp_id})
         connection.execute(text("DELETE FROM customer_trait WHERE corp_id = :c"), {"c": corp_id})
         connection.commit()
     # An earlier run's rows are dead tuples until vacuumed: the first run must meet an empty table.
@@ -263,6 +318,7 @@ def run(url: str, corp_id: int | None) -> Figures:
             connection.execute(text("VACUUM ANALYZE customer_trait"))
         warm_runs = [_siyu_recompute(database, corp_id, clock) for _ in range(2)]
         warm = min(warm_runs)
+        _restore_predictions(database)
         print(f"siyu recompute, again (steady state): {', '.join(f'{t:.1f}' for t in warm_runs)} s", flush=True)
         parameters = {"now": now.replace(tzinfo=None), "new_days": settings[0], "active_days": settings[1],
                       "lost_days": settings[2]}
@@ -273,8 +329,11 @@ def run(url: str, corp_id: int | None) -> Figures:
             timings.append(time.perf_counter() - started)
         print(f"DuckDB query: {', '.join(f'{t:.1f}' for t in timings)} s", flush=True)
         differences = _compare(url, corp_id, duck, folder)
+    changed, incremental = _incremental(database, corp_id, clock)
+    print(f"incremental: {changed:,} customers with a new order each re-aggregated and rescored in "
+          f"{incremental:.1f} s ({changed / incremental:,.0f} customers/s); rolled back", flush=True)
     figures = Figures(describe_machine(), describe_database(database.engine), customers, orders, export_seconds,
-                      load_seconds, cold, warm, min(timings), differences)
+                      load_seconds, cold, warm, min(timings), differences, changed, incremental)
     database.dispose()
     return figures
 
@@ -293,6 +352,10 @@ def _report(figures: Figures) -> str:
         f"| siyu `recompute_corp`, empty trait table | {figures.siyu_cold_seconds:.1f} | {cold:.1f} |",
         f"| siyu `recompute_corp`, steady state (best of 2) | {figures.siyu_warm_seconds:.1f} | {warm:.1f} |",
         f"| DuckDB, one hand-written query (best of 2) | {figures.duckdb_seconds:.1f} | 1.0 |",
+        "",
+        (f"Incremental (`mark_customers_changed`, one new order for each of {figures.incremental_customers:,} "
+         f"random customers, rolled back): {figures.incremental_seconds:.1f} s, "
+         f"{figures.incremental_customers / max(figures.incremental_seconds, 1e-9):,.0f} customers/s."),
         "",
     ])
 

@@ -120,6 +120,11 @@ def worker(concurrency: int = typer.Option(1, help="Worker threads in this proce
     signal.signal(signal.SIGINT, shutdown)
     signal.signal(signal.SIGTERM, shutdown)
     threads = [threading.Thread(target=w.run, name=f"worker-{i}") for i, w in enumerate(workers)]
+    # The journey engine's loop (claims due enrolments in batches) runs beside the job loop.
+    from siyu.journey.runner import JourneyRunner
+
+    threads.append(threading.Thread(target=JourneyRunner(database, clock=get_clock(), stop=stop).run,
+                                    name="journey-runner"))
     for thread in threads:
         thread.start()
     for thread in threads:

@@ -139,7 +139,8 @@ def test_single_purchase_customer_is_alive_and_expected_purchases_match_lifetime
     # And their expected purchases are the model's (a positive number below a regular's)
     ours = clv.expected_purchases(bgnbd, 13.0, *history)
     expected = reference_bgnbd.conditional_expected_number_of_purchases_up_to_time(13.0, *history)
-    np.testing.assert_allclose(ours, expected, rtol=1e-9)
+    # the two fits agree to ~1e-9 in their parameters (the optimiser's precision), so 1e-8 here
+    np.testing.assert_allclose(ours, expected, rtol=1e-8)
     regular = clv.expected_purchases(bgnbd, 13.0, np.array([6]), np.array([19.0]), np.array([20.0]))
     assert 0 < ours[0] < regular[0]
 

@@ -108,15 +108,15 @@ def test_operator_tour(page, seeded, sales_history, dead_job, database, screensh
         assert session.scalar(select(Job.status).where(Job.id == dead_job)).value == "queued"
 
     # when they open an area that is not built, then it says so and names the issue, with no data
-    page.click("nav [data-area=customers]")
-    expect(page.locator("[data-not-built=customers] h2")).to_have_text("此功能尚未上线")
-    expect(page.locator("[data-not-built=customers] .issue")).to_contain_text("客户数据平台（CDP）")
+    page.click("nav [data-area=archive]")
+    expect(page.locator("[data-not-built=archive] h2")).to_have_text("此功能尚未上线")
+    expect(page.locator("[data-not-built=archive] .issue")).to_contain_text("会话存档与合规")
     screenshots(page, "not-built")
 
     # when they switch to English, then the same page comes back in English
     page.click(".topbar [data-language=en]")
-    expect(page).to_have_url(re.compile(r"/customers$"))
-    expect(page.locator("[data-not-built=customers] h2")).to_have_text("Not built yet")
+    expect(page).to_have_url(re.compile(r"/archive$"))
+    expect(page.locator("[data-not-built=archive] h2")).to_have_text("Not built yet")
     expect(page.locator("nav [data-area=org]")).to_contain_text("Organisation")
     screenshots(page, "not-built-en")
     page.click("nav [data-area=home]")

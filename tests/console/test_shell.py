@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import re
 
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.testclient import TestClient
+from markupsafe import escape
 
 from siyu.console import views as console_views
 from siyu.console.areas import AREAS
+from siyu.kit.i18n import translate
 from tests.console.conftest import csrf_of
 from tests.factories import PASSWORD, csrf_token, login
 
@@ -101,17 +103,33 @@ def test_every_area_opens_and_unbuilt_ones_say_so_with_their_issue(console):
     admin = console("admin")
 
     for area in AREAS:
+        # when the admin opens the area
         response = admin.get(area.path)
+
+        # then it opens, highlighted in the navigation: a built area on its real page, an unbuilt
+        # one on the "not built yet" page naming the issue that will build it
         assert response.status_code == 200, area.path
+        assert f'data-area="{area.key}" aria-current="page"' in response.text, area.path
         marker = f'data-not-built="{area.key}"'
         if area.built:
             assert marker not in response.text, area.path
+            assert "此功能尚未上线" not in response.text, area.path
         else:
+            issue = escape(translate(f"{area.label_key}.issue", "zh-CN"))
             assert marker in response.text, area.path
-            assert "此功能尚未上线" in response.text
-            assert "将由以下议题实现：" in response.text
-    customers = admin.get("/customers").text
-    assert "客户数据平台（CDP）：统一客户、身份与画像" in customers
+            assert "此功能尚未上线" in response.text, area.path
+            assert f"将由以下议题实现：<strong>{issue}</strong>" in response.text, area.path
+
+
+def test_an_area_is_marked_built_exactly_when_a_real_page_serves_it(app):
+    # given the console's pages, the "not built yet" placeholders left out
+    real_pages = {context.path for context in iter_route_contexts(app.routes)
+                  if isinstance(context.original_route, APIRoute) and "GET" in context.methods
+                  and context.original_route.endpoint.__module__ != console_views.__name__}
+
+    # then every built area has its page, and no area with a page is still marked unbuilt
+    assert [area.key for area in AREAS if area.built and area.path not in real_pages] == []
+    assert [area.key for area in AREAS if not area.built and area.path in real_pages] == []
 
 
 def test_placeholders_exist_exactly_for_the_areas_not_built():

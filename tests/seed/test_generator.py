@@ -43,7 +43,7 @@ def test_tiny_seed_writes_the_whole_brand(database, seeded):
         assert sorted(roles) == [("admin", Role.admin), ("auditor", Role.auditor), ("guide", Role.staff),
                                  ("manager", Role.store_manager), ("operator", Role.hq_operator)]
         counts = {"customer": 200, "identity": _count(session, Identity),
-                  "relation": _count(session, Relation), "customer_order": 1_200}
+                  "relation": _count(session, Relation), "customer_order": 1_200, "event": 3_000}
     assert seeded.report.created is True
     assert seeded.report.corp_id == corp.id
     assert seeded.report.counts == counts
@@ -54,8 +54,9 @@ def test_seeding_reports_a_line_per_table_with_its_rate(seeded):
     # then every bulk table got one summary line with its row count and rate, and the logins are printed
     table_lines = {line.split()[1]: line for line in seeded.lines
                    if line.startswith("  ") and "rows/s" in line}
-    assert set(table_lines) == {"organisation", "customer", "identity", "relation", "customer_order"}
+    assert set(table_lines) == {"organisation", "customer", "identity", "relation", "customer_order", "event"}
     assert "1,200 rows" in table_lines["customer_order"]
+    assert "3,000 rows" in table_lines["event"]
     assert "200 rows" in table_lines["customer"]
     assert seeded.lines[-1] == ("  console users: admin@xianguo, operator@xianguo, manager@xianguo, "
                                 f"auditor@xianguo, guide@xianguo / password {DEMO_ADMIN_PASSWORD}")
@@ -70,7 +71,7 @@ def test_a_second_run_finds_the_brand_and_adds_nothing(database, seeded):
     assert report.created is False
     assert report.corp_id == seeded.report.corp_id
     assert report.counts == seeded.report.counts
-    assert lines == ["brand xianguo already exists (200 customers, 1,200 orders); nothing to do"]
+    assert lines == ["brand xianguo already exists (200 customers, 1,200 orders, 3,000 events); nothing to do"]
     with database.session() as session:
         assert _count(session, Corp) == 1
         assert _count(session, Customer) == 200

@@ -5,19 +5,22 @@ from __future__ import annotations
 from fastapi import APIRouter, Query
 
 from siyu.auth.dependencies import CurrentPrincipal, DbSession, require
-from siyu.customer import repository, schemas
+from siyu.customer import listing, repository, schemas
+from siyu.customer.customer_360_endpoints import Filters
+from siyu.customer.listing import CustomerFilter
 from siyu.kit.errors import NotFound
-from siyu.kit.pagination import Page, paginate
-from siyu.models.customer import Customer
+from siyu.kit.pagination import Page
 
 router = APIRouter(tags=["customers"])
 
 
 @router.get("/customers", response_model=Page[schemas.Customer], dependencies=[require("customers.read")])
-def list_customers(session: DbSession, principal: CurrentPrincipal, q: str | None = None,
+def list_customers(session: DbSession, principal: CurrentPrincipal, wanted: CustomerFilter = Filters,
                    limit: int = Query(50), cursor: str | None = None):
-    rows, next_cursor = paginate(session, repository.customers_query(principal, search=q), Customer.id,
-                                 limit=limit, cursor=cursor)
+    """Customers in the caller's scope, newest first: ``q`` finds any identity value, a phone or a
+    name; the other parameters filter (see ``customer.listing``)."""
+    zone = listing.corp_zone(session, principal.corp_id)
+    rows, next_cursor = listing.customers_of_page(session, principal, wanted, zone, limit=limit, cursor=cursor)
     return Page(items=[schemas.Customer.model_validate(r) for r in rows], next_cursor=next_cursor)
 
 

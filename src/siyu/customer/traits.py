@@ -86,7 +86,7 @@ def recompute_corp(session: Session, corp_id: int, *, clock: Clock | None = None
     trait_repository.lock_for_corp(session, corp_id)
     stage = trait_repository.stage_corp_aggregates(session, corp_id, now)
     thresholds = _measure_thresholds(session, corp_id, now, stage)
-    trait_repository.upsert_from_stage(session, stage, lifecycle=lifecycle, thresholds=thresholds, now=now)
+    trait_repository.write_from_stage(session, stage, lifecycle=lifecycle, thresholds=thresholds, now=now)
     trait_repository.delete_merged_traits(session, corp_id)
     _store_thresholds(session, settings, thresholds, now)
     _notify_rule_tags(session, corp_id, None, clock)

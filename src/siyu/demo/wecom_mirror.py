@@ -19,6 +19,7 @@ from fastapi import FastAPI
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from siyu.kit.clock import get_clock
 from siyu.kit.db import Database
 from siyu.kit.settings import Settings
 from siyu.models import (
@@ -68,7 +69,8 @@ def connect_demo_brand(app: FastAPI, settings: Settings, database: Database, *,
 
     emulator_app = app.state.emulator_app
     simulator = get_simulator(emulator_app)
-    with database.session() as session:
+    # The mirror reads, then writes: on SQLite take the write lock up front (the embedded worker writes too).
+    with database.session(immediate=True) as session:
         corp = session.scalars(select(Corp).where(Corp.slug == DEMO_CORP_SLUG)).one_or_none()
         if corp is None:
             log.warning("demo.no_brand", slug=DEMO_CORP_SLUG)
@@ -82,6 +84,12 @@ def connect_demo_brand(app: FastAPI, settings: Settings, database: Database, *,
             contact_secret=secrets["contact"], address_book_secret=secrets["address_book"],
             agent_secret=secrets["agent"])
         counts = _mirror(session, simulator.state, corp.id)
+        from siyu.demo.channel_codes import adopt_demo_codes  # issue 8: the stores' ways become channel codes
+
+        counts["channel_codes"] = adopt_demo_codes(session, corp.id, simulator.state, DEMO_WECOM_CORP_ID)
+        from siyu.demo.domains import seed_demo_domains  # after the codes: the welcome journey names one
+
+        counts |= seed_demo_domains(session, corp.id, get_clock(), language=settings.default_language)
         _save_connection(session, corp, settings, secrets, api_base=f"{base}/wecom-emulator/cgi-bin/")
     log.info("demo.wecom_connected", corp=DEMO_WECOM_CORP_ID, **counts)
     population = PopulationSimulator(simulator, DEMO_WECOM_CORP_ID, events_per_minute=population_per_minute)
@@ -174,7 +182,6 @@ def _external_contacts(session: Session, corp_id: int) -> list[tuple[str, str | 
 def _save_connection(session: Session, corp: Corp, settings: Settings, secrets: dict[str, str], *,
                      api_base: str) -> None:
     from siyu.auth.service import principal_for_user
-    from siyu.kit.clock import get_clock
     from siyu.wecom import schemas, service
 
     admin = session.scalars(select(User).where(User.corp_id == corp.id, User.role == Role.admin)

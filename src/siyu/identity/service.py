@@ -127,12 +127,14 @@ def resolve_claims(session: Session, corp_id: int, claims: Sequence[IdentityClai
 def usable_pairs(rules: RuleBook, identities: Iterable[tuple[str, object]]) -> list[Pair]:
     """The claim's identities normalised, without junk or duplicates, strongest first."""
     pairs = set()
+    known = rules.rules
     for kind, value in identities:
-        if kind in rules.rules:
-            normal = rules.usable(kind, value)
-            if normal is not None:
+        rule = known.get(kind)
+        if rule is not None:
+            normal = normalise_identity(kind, value)
+            if normal is not None and normal not in rule.blocked_values:
                 pairs.add((kind, normal))
-    return sorted(pairs, key=rules.order)
+    return sorted(pairs, key=rules.order) if len(pairs) > 1 else list(pairs)
 
 
 def _resolve(session: Session, principal: Principal, rules: RuleBook, claims: list[IdentityClaim], *, reason: str,
@@ -280,14 +282,18 @@ def _clean_profile(profile: dict | None) -> dict[str, Any] | None:
     clean: dict[str, Any] = {}
     for name, limit in _PROFILE_LENGTHS.items():
         value = profile.get(name)
+        if value is None:
+            continue
         if isinstance(value, str | int) and not isinstance(value, bool) and str(value).strip():
             clean[name] = str(value).strip()[:limit]
-    phone = normalise_identity("phone", profile.get("phone"))
-    if phone:
-        clean["phone"] = phone
-    birthday = _birthday(profile.get("birthday"))
-    if birthday:
-        clean["birthday"] = birthday
+    if profile.get("phone") is not None:
+        phone = normalise_identity("phone", profile["phone"])
+        if phone:
+            clean["phone"] = phone
+    if profile.get("birthday") is not None:
+        birthday = _birthday(profile["birthday"])
+        if birthday:
+            clean["birthday"] = birthday
     return clean or None
 
 

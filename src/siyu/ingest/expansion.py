@@ -156,8 +156,10 @@ def _draft(message: dict[str, Any], common: dict[str, Any], batch, sent_at: date
 
 
 def _resolve(session: Session, corp_id: int, drafts: list[Draft], clock: Clock) -> None:
-    """Set ``customer_id`` on every draft: one claim per distinct set of identities (a profile makes
-    its own claim), resolved together; an alias's claims after the others, under their own reason."""
+    """Set ``customer_id`` on every draft: one claim per distinct set of identities, resolved
+    together; an alias's claims after the others, under their own reason. The claims carry no
+    profile: the identify traits are written afterwards, latest first (``update_profiles``), over
+    whatever resolution would have filled in."""
     known = repository.identity_kinds(session, corp_id, _ALIAS_KINDS,
                                       [d.previous_id for d in drafts if d.previous_id])
     for draft in drafts:
@@ -170,10 +172,10 @@ def _resolve(session: Session, corp_id: int, drafts: list[Draft], clock: Clock) 
         index: dict[tuple, int] = {}
         owners: list[int] = []
         for draft in group:
-            key = tuple(draft.identities) if draft.profile is None else ("profile", len(claims))
+            key = tuple(draft.identities)
             if key not in index:
                 index[key] = len(claims)
-                claims.append(IdentityClaim(list(draft.identities), draft.profile))
+                claims.append(IdentityClaim(list(draft.identities)))
             owners.append(index[key])
         if not claims:
             continue

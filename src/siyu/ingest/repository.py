@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, bindparam, or_, select, text, update
+from sqlalchemy import BigInteger, Select, bindparam, func, or_, select, text, update
 from sqlalchemy.orm import Session, defer
 
 from siyu.kit.db import dialect_insert
@@ -169,7 +169,11 @@ _PROFILE_FIELDS = ("name", "gender", "city", "birthday", "phone")
 
 
 def update_profiles(session: Session, corp_id: int, profiles: dict[int, dict[str, Any]], at: datetime) -> None:
-    """Write identify traits onto customers, one statement per set of fields present."""
+    """Write identify traits onto customers (the fields given; the others are kept). PostgreSQL: one
+    ``UPDATE … FROM unnest(…)`` for them all; SQLite: one executemany per set of fields present."""
+    if session.get_bind().dialect.name == "postgresql":
+        _update_profiles_postgres(session, corp_id, profiles, at)
+        return
     by_fields: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for customer_id, profile in profiles.items():
         fields = tuple(name for name in _PROFILE_FIELDS if profile.get(name) is not None)
@@ -181,6 +185,23 @@ def update_profiles(session: Session, corp_id: int, profiles: dict[int, dict[str
         statement = (update(table).where(table.c.id == bindparam("b_id"), table.c.corp_id == corp_id)
                      .values(updated_at=at, **{name: bindparam(f"b_{name}") for name in fields}))
         session.connection().execute(statement, rows)
+
+
+def _update_profiles_postgres(session: Session, corp_id: int, profiles: dict[int, dict[str, Any]],
+                              at: datetime) -> None:
+    from sqlalchemy.dialects.postgresql import ARRAY
+
+    rows = sorted((customer_id, profile) for customer_id, profile in profiles.items()
+                  if any(profile.get(name) is not None for name in _PROFILE_FIELDS))
+    if not rows:
+        return
+    table = Customer.__table__
+    columns = {"id": bindparam(None, [customer_id for customer_id, _ in rows], type_=ARRAY(BigInteger))}
+    columns.update({name: bindparam(None, [profile.get(name) for _, profile in rows],
+                                    type_=ARRAY(table.c[name].type)) for name in _PROFILE_FIELDS})
+    given = func.unnest(*columns.values()).table_valued(*columns).render_derived("given")
+    session.execute(update(table).where(table.c.corp_id == corp_id, table.c.id == given.c.id).values(
+        updated_at=at, **{name: func.coalesce(given.c[name], table.c[name]) for name in _PROFILE_FIELDS}))
 
 
 def touch_source(session: Session, source_id: int, at: datetime) -> None:

@@ -120,7 +120,12 @@ def registered_handlers() -> dict[str, Handler]:
 #: Modules whose import registers the built-in handlers.
 HANDLER_MODULES = ["siyu.kit.outbox", "siyu.integrations.wecom.handlers", "siyu.integrations.wecom.tasks",
                    "siyu.customer.tasks", "siyu.ingest.tasks", "siyu.order.tasks", "siyu.tag.tasks",
-                   "siyu.integrations.wecom.outbox"]
+                   "siyu.integrations.wecom.outbox", "siyu.journey.webhook", "siyu.broadcast.tasks", "siyu.integrations.wecom.broadcast_outbox",
+                   "siyu.integrations.wecom.broadcast_sync", "siyu.integrations.wecom.media_refresh",
+                   "siyu.integrations.wecom.moment_outbox", "siyu.integrations.wecom.journey_outbox",
+                   "siyu.policy.tasks",
+                   "siyu.loyalty.tasks", "siyu.staff_task.tasks", "siyu.segment.tasks",
+                   "siyu.acquisition.tasks", "siyu.integrations.wecom.acquisition_outbox", "siyu.red_packet.tasks"]
 
 
 def load_handler_modules(extra: str | list[str] = "") -> None:

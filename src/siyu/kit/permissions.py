@@ -19,6 +19,33 @@ ROLE_PERMISSIONS: dict[Role, set[str]] = {
 }
 
 
+# Journeys (issue 7) are corp-wide automation: HQ roles change them, auditors read them.
+for _role, _extra in ((Role.admin, {"journeys.read", "journeys.write"}),
+                      (Role.hq_operator, {"journeys.read", "journeys.write"}), (Role.auditor, {"journeys.read"})):
+    ROLE_PERMISSIONS[_role] |= _extra
+
+
+# Loyalty and staff tasks: HQ roles set the programme up (levels, earn rules, coupon templates) and
+# assign tasks; store managers assign tasks in their store; everyone but auditors works their tasks.
+for _role, _extra in ((Role.admin, {"loyalty.write", "staff_tasks.write", "staff_tasks.work"}),
+                      (Role.hq_operator, {"loyalty.write", "staff_tasks.write", "staff_tasks.work"}),
+                      (Role.store_manager, {"staff_tasks.write", "staff_tasks.work"}),
+                      (Role.staff, {"staff_tasks.work"})):
+    ROLE_PERMISSIONS[_role] |= _extra
+
+
+# Segments (issue 5) are corp-wide audience definitions: HQ roles change them; reading is customers.read.
+for _role in (Role.admin, Role.hq_operator):
+    ROLE_PERMISSIONS[_role] |= {"segments.write"}
+
+
+# Broadcasts, moments and materials (issue 6): HQ roles send; auditors read. The contact policy is
+# a corp setting (``settings.write``); everyone who reads customers may preview the gate.
+for _role, _extra in ((Role.admin, {"broadcasts.read", "broadcasts.write"}),
+                      (Role.hq_operator, {"broadcasts.read", "broadcasts.write"}), (Role.auditor, {"broadcasts.read"})):
+    ROLE_PERMISSIONS[_role] |= _extra
+
+
 def allowed(role: Role, permission: str) -> bool:
     """Whether ``role`` grants ``permission``."""
     return permission in ROLE_PERMISSIONS.get(role, set())

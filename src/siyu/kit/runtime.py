@@ -31,6 +31,13 @@ def start_background(app: FastAPI, settings: Settings, database: Database, clock
         thread.start()
         handles.workers.append(worker)
         handles.threads.append(thread)
+        # The journey engine's loop, in-process like the job loop (issue 7).
+        from siyu.journey.runner import JourneyRunner
+
+        journeys = JourneyRunner(database, clock=clock, stop=worker.stop)
+        journey_thread = threading.Thread(target=journeys.run, name="siyu-embedded-journeys", daemon=True)
+        journey_thread.start()
+        handles.threads.append(journey_thread)
     for starter in getattr(app.state, "background_starters", []):
         stopper = starter()
         if stopper is not None:

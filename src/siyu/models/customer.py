@@ -16,6 +16,14 @@ class Customer(TimestampMixin, Base):
     """客户 — one person, whatever channels we know them through."""
 
     __tablename__ = "customer"
+    # Name prefix search (Customer 360), phone look-up, "added between", and the segment engine's
+    # dirty-set watermark (migrations 0005 and 0010).
+    __table_args__ = (
+        Index("ix_customer_corp_name", "corp_id", "name", postgresql_ops={"name": "varchar_pattern_ops"}),
+        Index("ix_customer_corp_phone", "corp_id", "phone"),
+        Index("ix_customer_corp_created", "corp_id", "created_at"),
+        Index("ix_customer_corp_updated", "corp_id", "updated_at"),
+    )
 
     id: Mapped[int] = id_column()
     corp_id: Mapped[int] = corp_fk()
@@ -76,6 +84,7 @@ class Relation(TimestampMixin, Base):
     __table_args__ = (
         UniqueConstraint("corp_id", "staff_id", "customer_id"),
         Index("ix_relation_customer_staff", "customer_id", "staff_id"),
+        Index("ix_relation_corp_updated", "corp_id", "updated_at"),
     )
 
     id: Mapped[int] = id_column()

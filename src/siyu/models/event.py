@@ -56,6 +56,7 @@ class Event(Base):
         UniqueConstraint("corp_id", "message_id"),
         Index("ix_event_customer_time", "customer_id", "timestamp"),
         Index("ix_event_corp_name_time", "corp_id", "name", "timestamp"),
+        Index("ix_event_corp_received", "corp_id", "received_at"),
     )
 
     id: Mapped[int] = id_column()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from siyu.kit.db import Base, TimestampMixin
@@ -33,7 +33,10 @@ class GroupChatMember(TimestampMixin, Base):
     ``left_at`` keeps the join/quit timeline."""
 
     __tablename__ = "group_chat_member"
-    __table_args__ = (UniqueConstraint("group_chat_id", "member_userid"),)
+    __table_args__ = (
+        UniqueConstraint("group_chat_id", "member_userid"),
+        Index("ix_group_chat_member_corp_updated", "corp_id", "updated_at"),
+    )
 
     id: Mapped[int] = id_column()
     corp_id: Mapped[int] = corp_fk()

@@ -24,6 +24,10 @@ class Order(TimestampMixin, Base):
         UniqueConstraint("corp_id", "platform", "shop", "order_no"),
         Index("ix_customer_order_customer_paid", "customer_id", "paid_at"),
         Index("ix_customer_order_corp_paid", "corp_id", "paid_at"),
+        Index("ix_customer_order_corp_updated", "corp_id", "updated_at"),
+        # "n orders of category X in a window" as an index-only range scan (segments)
+        Index("ix_customer_order_corp_category_paid", "corp_id", "category", "paid_at",
+              postgresql_include=["customer_id", "status"]),
     )
 
     id: Mapped[int] = id_column()

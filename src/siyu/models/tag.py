@@ -46,7 +46,10 @@ class RelationTag(Base):
     """A tag a staff member put on a customer (WeCom keeps tags per follow relation)."""
 
     __tablename__ = "relation_tag"
-    __table_args__ = (UniqueConstraint("relation_id", "tag_id"),)
+    __table_args__ = (
+        UniqueConstraint("relation_id", "tag_id"),
+        Index("ix_relation_tag_corp_tagged", "corp_id", "tagged_at"),
+    )
 
     id: Mapped[int] = id_column()
     corp_id: Mapped[int] = corp_fk()
@@ -75,7 +78,10 @@ class TagHistory(Base):
     """Every tag put on or taken off a customer, by whom and why."""
 
     __tablename__ = "tag_history"
-    __table_args__ = (Index("ix_tag_history_customer", "customer_id", "at"),)
+    __table_args__ = (
+        Index("ix_tag_history_customer", "customer_id", "at"),
+        Index("ix_tag_history_corp_at", "corp_id", "at"),
+    )
 
     id: Mapped[int] = id_column()
     corp_id: Mapped[int] = corp_fk()

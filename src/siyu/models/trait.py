@@ -22,6 +22,7 @@ class CustomerTrait(Base):
         Index("ix_customer_trait_corp_stage", "corp_id", "lifecycle_stage"),
         Index("ix_customer_trait_corp_rfm", "corp_id", "rfm_class"),
         Index("ix_customer_trait_corp_last_order", "corp_id", "last_order_at"),
+        Index("ix_customer_trait_corp_updated", "corp_id", "updated_at"),
     )
 
     customer_id: Mapped[int] = mapped_column(

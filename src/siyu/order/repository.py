@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import ARRAY, Select, String, any_, bindparam, func, literal_column, or_, select, text
 from sqlalchemy.orm import Session
 
+from siyu.identity.repository import custom_plans
 from siyu.kit.db import dialect_insert
 from siyu.kit.tenancy import Principal, scoped
 from siyu.models.corp import Corp
@@ -54,13 +55,14 @@ def existing_orders(session: Session, corp_id: int, platform: str, shop: str,
     """The stored orders of ``platform``/``shop`` among ``order_nos``, by order number."""
     numbers = list(order_nos)
     found: dict[str, StoredOrder] = {}
-    for start in range(0, len(numbers), LOOKUP_BATCH):
-        statement = select(Order.order_no, Order.id, Order.customer_id, Order.status, Order.amount,
-                           Order.refund_amount).where(
-            Order.corp_id == corp_id, Order.platform == platform, Order.shop == shop,
-            _among(session, Order.order_no, numbers[start:start + LOOKUP_BATCH]))
-        for order_no, *fields in session.execute(statement):
-            found[order_no] = StoredOrder(*fields)
+    with custom_plans(session):  # a generic plan would test every order of the shop against the array
+        for start in range(0, len(numbers), LOOKUP_BATCH):
+            statement = select(Order.order_no, Order.id, Order.customer_id, Order.status, Order.amount,
+                               Order.refund_amount).where(
+                Order.corp_id == corp_id, Order.platform == platform, Order.shop == shop,
+                _among(session, Order.order_no, numbers[start:start + LOOKUP_BATCH]))
+            for order_no, *fields in session.execute(statement):
+                found[order_no] = StoredOrder(*fields)
     return found
 
 

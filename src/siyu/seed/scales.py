@@ -23,6 +23,8 @@ class Scale:
     staff: int
     customers: int
     orders: int
+    #: Segment-spec events of the brand's mini program and stores (``seed.events``)
+    events: int
     #: customers generated and written per batch; bounds memory at any scale
     chunk: int
     #: SQLite cannot hold this scale comfortably; refuse it there
@@ -30,10 +32,12 @@ class Scale:
 
 
 SCALES: dict[str, Scale] = {
-    "tiny": Scale("tiny", branches=3, stores=6, staff=12, customers=200, orders=1_200, chunk=64),
-    "demo": Scale("demo", branches=3, stores=20, staff=80, customers=20_000, orders=120_000, chunk=5_000),
+    "tiny": Scale("tiny", branches=3, stores=6, staff=12, customers=200, orders=1_200, events=3_000,
+                  chunk=64),
+    "demo": Scale("demo", branches=3, stores=20, staff=80, customers=20_000, orders=120_000,
+                  events=500_000, chunk=5_000),
     "bench": Scale("bench", branches=6, stores=300, staff=1_200, customers=1_000_000, orders=10_000_000,
-                   chunk=20_000, needs_postgres=True),
+                   events=20_000_000, chunk=20_000, needs_postgres=True),
 }
 
 

@@ -151,6 +151,7 @@ def build_cgi_router() -> APIRouter:
         api_address_book,
         api_broadcasts,
         api_customers,
+        api_group_welcome,
         api_groups,
         api_moments,
         api_statistics,
@@ -158,6 +159,6 @@ def build_cgi_router() -> APIRouter:
 
     router = APIRouter(prefix="/cgi-bin")
     for module in (api_address_book, api_customers, api_acquisition, api_broadcasts, api_moments,
-                   api_groups, api_statistics):
+                   api_groups, api_group_welcome, api_statistics):
         router.include_router(module.router)
     return router

@@ -14,6 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from siyu.emulator.wecom.api import build_cgi_router, wecom_error_response
+from siyu.emulator.wecom.api_payment import router as payment_router
 from siyu.emulator.wecom.callbacks import CallbackDispatcher
 from siyu.emulator.wecom.errors import SimulationError, WeComError
 from siyu.emulator.wecom.population import PopulationSimulator
@@ -41,6 +42,7 @@ def create_emulator_app(clock: Clock | None = None, callback_http_client: httpx.
     app.state.simulator = Simulator(state, seed=seed, http_client=callback_http_client)
     app.state.populations = {}
     app.include_router(build_cgi_router())
+    app.include_router(payment_router)  # before /simulate/{corp_id}/{action}
     app.include_router(simulation_router)
 
     @app.exception_handler(WeComError)

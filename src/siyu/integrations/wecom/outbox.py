@@ -55,7 +55,9 @@ def _shared_http() -> httpx.Client:
         return _http
 
 
-def _client(ctx: JobContext, corp_id: int) -> WeComClient:
+def client_for(ctx: JobContext, corp_id: int) -> WeComClient:
+    """A WeCom client for a deliverer running in ``ctx``: the job's session and clock, one attempt per
+    call (the outbox owns retries and backoff). Every WeCom deliverer uses this one."""
     factory = WeComClientFactory(lambda: nullcontext(ctx.session), ctx.clock, http=_shared_http(),
                                  retry=RetryPolicy(attempts=1))
     return factory.for_corp(corp_id)
@@ -119,7 +121,7 @@ def deliver(ctx: JobContext, message: OutboxMessage) -> dict[str, Any]:
     if message.corp_id is None:
         raise ProviderRefused("a WeCom message needs a corp")
     try:
-        return operation(ctx, _client(ctx, message.corp_id), message.corp_id, message.payload)
+        return operation(ctx, client_for(ctx, message.corp_id), message.corp_id, message.payload)
     except wecom_sync.NotYetInWeCom as waiting:
         raise ProviderRetryable(str(waiting)) from waiting
     except (WeComNotConnected, LookupError) as refusal:
