@@ -120,12 +120,13 @@ def registered_handlers() -> dict[str, Handler]:
 #: Modules whose import registers the built-in handlers.
 HANDLER_MODULES = ["siyu.kit.outbox", "siyu.integrations.wecom.handlers", "siyu.integrations.wecom.tasks",
                    "siyu.customer.tasks", "siyu.ingest.tasks", "siyu.order.tasks", "siyu.tag.tasks",
-                   "siyu.integrations.wecom.outbox", "siyu.journey.webhook", "siyu.broadcast.tasks", "siyu.integrations.wecom.broadcast_outbox",
+                   "siyu.segment.tasks", "siyu.policy.tasks", "siyu.broadcast.tasks", "siyu.journey.webhook",
+                   "siyu.acquisition.tasks", "siyu.red_packet.tasks", "siyu.loyalty.tasks", "siyu.staff_task.tasks",
+                   # the WeCom deliverers of the outbox, one module per provider
+                   "siyu.integrations.wecom.outbox", "siyu.integrations.wecom.broadcast_outbox",
                    "siyu.integrations.wecom.broadcast_sync", "siyu.integrations.wecom.media_refresh",
                    "siyu.integrations.wecom.moment_outbox", "siyu.integrations.wecom.journey_outbox",
-                   "siyu.policy.tasks",
-                   "siyu.loyalty.tasks", "siyu.staff_task.tasks", "siyu.segment.tasks",
-                   "siyu.acquisition.tasks", "siyu.integrations.wecom.acquisition_outbox", "siyu.red_packet.tasks"]
+                   "siyu.integrations.wecom.acquisition_outbox"]
 
 
 def load_handler_modules(extra: str | list[str] = "") -> None:

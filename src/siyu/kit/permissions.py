@@ -19,30 +19,22 @@ ROLE_PERMISSIONS: dict[Role, set[str]] = {
 }
 
 
-# Journeys (issue 7) are corp-wide automation: HQ roles change them, auditors read them.
-for _role, _extra in ((Role.admin, {"journeys.read", "journeys.write"}),
-                      (Role.hq_operator, {"journeys.read", "journeys.write"}), (Role.auditor, {"journeys.read"})):
-    ROLE_PERMISSIONS[_role] |= _extra
-
-
-# Loyalty and staff tasks: HQ roles set the programme up (levels, earn rules, coupon templates) and
-# assign tasks; store managers assign tasks in their store; everyone but auditors works their tasks.
-for _role, _extra in ((Role.admin, {"loyalty.write", "staff_tasks.write", "staff_tasks.work"}),
-                      (Role.hq_operator, {"loyalty.write", "staff_tasks.write", "staff_tasks.work"}),
-                      (Role.store_manager, {"staff_tasks.write", "staff_tasks.work"}),
-                      (Role.staff, {"staff_tasks.work"})):
-    ROLE_PERMISSIONS[_role] |= _extra
-
-
-# Segments (issue 5) are corp-wide audience definitions: HQ roles change them; reading is customers.read.
-for _role in (Role.admin, Role.hq_operator):
-    ROLE_PERMISSIONS[_role] |= {"segments.write"}
-
-
-# Broadcasts, moments and materials (issue 6): HQ roles send; auditors read. The contact policy is
-# a corp setting (``settings.write``); everyone who reads customers may preview the gate.
-for _role, _extra in ((Role.admin, {"broadcasts.read", "broadcasts.write"}),
-                      (Role.hq_operator, {"broadcasts.read", "broadcasts.write"}), (Role.auditor, {"broadcasts.read"})):
+#: Permissions of the domains built on the foundation, by role:
+#: journeys (issue 7) and segments (issue 5) are corp-wide definitions HQ roles change and auditors
+#: read (reading segments is ``customers.read``); broadcasts, moments and materials (issue 6) are sent
+#: by HQ roles and read by auditors (the contact policy itself is a corp setting, ``settings.write``);
+#: the loyalty programme (levels, earn rules, coupon templates) is set up by HQ roles; staff tasks are
+#: assigned by HQ roles and store managers (in their store) and worked by everyone but auditors.
+_DOMAIN_PERMISSIONS: dict[Role, set[str]] = {
+    Role.admin: {"journeys.read", "journeys.write", "segments.write", "broadcasts.read", "broadcasts.write",
+                 "loyalty.write", "staff_tasks.write", "staff_tasks.work"},
+    Role.hq_operator: {"journeys.read", "journeys.write", "segments.write", "broadcasts.read",
+                       "broadcasts.write", "loyalty.write", "staff_tasks.write", "staff_tasks.work"},
+    Role.store_manager: {"staff_tasks.write", "staff_tasks.work"},
+    Role.staff: {"staff_tasks.work"},
+    Role.auditor: {"journeys.read", "broadcasts.read"},
+}
+for _role, _extra in _DOMAIN_PERMISSIONS.items():
     ROLE_PERMISSIONS[_role] |= _extra
 
 
