@@ -33,9 +33,9 @@ from siyu.integrations.wecom import schemas_groups as g
 from siyu.integrations.wecom.api_group_welcome import add_group_welcome_template
 from siyu.integrations.wecom.client import WeComClient
 from siyu.integrations.wecom.errors import WeComApiError, WeComNotConnected
-from siyu.integrations.wecom.outbox import client_for
+from siyu.integrations.wecom.outbox import client_for, transient_or_unknown
 from siyu.kit.jobs import JobContext
-from siyu.kit.outbox import Deliverer, ProviderOutcomeUnknown, ProviderRefused, ProviderRetryable, register_deliverer
+from siyu.kit.outbox import Deliverer, ProviderRefused, ProviderRetryable, register_deliverer
 from siyu.models.job import OutboxMessage
 
 PROVIDER = service.PROVIDER
@@ -173,11 +173,7 @@ def deliver(ctx: JobContext, message: OutboxMessage) -> dict[str, Any]:
     except (WeComNotConnected, LookupError) as refusal:
         raise ProviderRefused(str(refusal)) from refusal
     except WeComApiError as error:
-        if error.outcome_unknown:
-            raise ProviderOutcomeUnknown(str(error)) from error
-        if error.retryable:
-            raise ProviderRetryable(str(error)) from error
-        raise ProviderRefused(str(error)) from error
+        raise (transient_or_unknown(error) or ProviderRefused(str(error))) from error
 
 
 register_deliverer(PROVIDER, Deliverer(deliver=deliver, reconcile=_reconcile_contact_way))

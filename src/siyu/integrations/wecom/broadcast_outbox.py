@@ -35,9 +35,9 @@ from siyu.content.service import get_materials, media_due, record_media
 from siyu.integrations.wecom import schemas_engagement as s
 from siyu.integrations.wecom.client import WeComClient
 from siyu.integrations.wecom.errors import WeComApiError, WeComNotConnected
-from siyu.integrations.wecom.outbox import client_for
+from siyu.integrations.wecom.outbox import client_for, transient_or_unknown
 from siyu.kit.jobs import JobContext
-from siyu.kit.outbox import Deliverer, ProviderOutcomeUnknown, ProviderRefused, ProviderRetryable, register_deliverer
+from siyu.kit.outbox import Deliverer, ProviderOutcomeUnknown, ProviderRefused, register_deliverer
 from siyu.models.broadcast import BroadcastKind, BroadcastTask, TaskStatus
 from siyu.models.job import OutboxMessage, OutboxStatus
 from siyu.models.message import Material, MaterialKind
@@ -190,15 +190,6 @@ def _cancel(ctx: JobContext, client: WeComClient, message: OutboxMessage) -> dic
 
 
 OPERATIONS = {"add_msg_template": _add_msg_template, "remind": _remind, "cancel": _cancel}
-
-
-def transient_or_unknown(error: WeComApiError) -> Exception | None:
-    """The outbox's view of a WeCom error: unknown outcome, retryable, or ``None`` for a refusal."""
-    if error.outcome_unknown:
-        return ProviderOutcomeUnknown(str(error))
-    if error.retryable:
-        return ProviderRetryable(str(error))
-    return None
 
 
 def deliver(ctx: JobContext, message: OutboxMessage) -> dict[str, Any]:

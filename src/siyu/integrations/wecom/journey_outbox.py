@@ -30,9 +30,9 @@ from sqlalchemy.orm import Session
 
 from siyu.broadcast import repository as broadcast_repository
 from siyu.integrations.wecom import schemas_engagement as s
-from siyu.integrations.wecom.broadcast_outbox import WRITE_AHEAD, find_created_message, transient_or_unknown
+from siyu.integrations.wecom.broadcast_outbox import WRITE_AHEAD, find_created_message
 from siyu.integrations.wecom.errors import WeComApiError, WeComNotConnected
-from siyu.integrations.wecom.outbox import client_for
+from siyu.integrations.wecom.outbox import client_for, transient_or_unknown
 from siyu.journey.ports import ONE_TO_ONE_PROVIDER
 from siyu.kit.jobs import JobContext
 from siyu.kit.outbox import Deliverer, ProviderOutcomeUnknown, ProviderRefused, register_deliverer

@@ -18,10 +18,10 @@ from typing import Any
 from sqlalchemy import select
 
 from siyu.integrations.wecom import schemas_engagement as s
-from siyu.integrations.wecom.broadcast_outbox import attachments_of, fresh_media, transient_or_unknown
+from siyu.integrations.wecom.broadcast_outbox import attachments_of, fresh_media
 from siyu.integrations.wecom.client import WeComClient
 from siyu.integrations.wecom.errors import WeComApiError, WeComNotConnected
-from siyu.integrations.wecom.outbox import client_for
+from siyu.integrations.wecom.outbox import client_for, transient_or_unknown
 from siyu.kit.jobs import JobContext, PermanentJobError, job_handler
 from siyu.kit.outbox import Deliverer, ProviderOutcomeUnknown, ProviderRefused, register_deliverer
 from siyu.models import Staff, Tag

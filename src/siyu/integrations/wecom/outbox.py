@@ -113,6 +113,15 @@ OPERATIONS = {"add_corp_tag": _add_corp_tag, "edit_corp_tag": _edit_corp_tag, "d
               "mark_tag": _mark_tag}
 
 
+def transient_or_unknown(error: WeComApiError) -> Exception | None:
+    """The outbox's view of a WeCom error: unknown outcome, retryable, or ``None`` for a refusal."""
+    if error.outcome_unknown:
+        return ProviderOutcomeUnknown(str(error))
+    if error.retryable:
+        return ProviderRetryable(str(error))
+    return None
+
+
 def deliver(ctx: JobContext, message: OutboxMessage) -> dict[str, Any]:
     """Send one ``wecom`` outbox message (see the module docstring for the outcomes)."""
     operation = OPERATIONS.get(message.operation)
@@ -127,12 +136,8 @@ def deliver(ctx: JobContext, message: OutboxMessage) -> dict[str, Any]:
     except (WeComNotConnected, LookupError) as refusal:
         raise ProviderRefused(str(refusal)) from refusal
     except WeComApiError as error:
-        if error.outcome_unknown:
-            # Every operation here is safe to repeat (WeCom collapses a tag added twice by name).
-            raise ProviderOutcomeUnknown(str(error)) from error
-        if error.retryable:
-            raise ProviderRetryable(str(error)) from error
-        raise ProviderRefused(str(error)) from error
+        # An unknown outcome is safe to resend here (WeCom collapses a tag added twice by name).
+        raise (transient_or_unknown(error) or ProviderRefused(str(error))) from error
 
 
 register_deliverer(PROVIDER, Deliverer(deliver=deliver))
